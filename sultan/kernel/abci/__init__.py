@@ -1,0 +1,1 @@
+"""The ABCI 2.0 application and its socket transport."""

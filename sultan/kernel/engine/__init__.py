@@ -1,0 +1,1 @@
+"""The embedded single-validator consensus engine and its block store."""

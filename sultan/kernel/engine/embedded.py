@@ -1,0 +1,415 @@
+"""The embedded consensus engine: one validator, CometBFT-shaped blocks, no network.
+
+Every `timeout_commit` it reaps the mempool, runs PrepareProposal → ProcessProposal →
+FinalizeBlock on the application, signs a precommit for the block with the node's
+ed25519 validator key and commits the state together with the block, its commit,
+results, validator sets and tx index in one RocksDB write batch. Header fields and hashes
+are computed exactly as CometBFT v0.38 computes them, so a block from this engine is
+indistinguishable in shape from one a CometBFT network would produce.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from google.protobuf import timestamp_pb2
+
+from sultan.kernel.abci.app import Application
+from sultan.kernel.crypto import merkle
+from sultan.kernel.crypto.keys import Ed25519PrivKey, pubkey_address
+from sultan.kernel.engine import hashing
+from sultan.kernel.engine.blockstore import BlockStore
+from sultan.kernel.engine.indexer import Indexer
+from sultan.kernel.genesis import GenesisDoc
+from sultan.kernel.mempool import Mempool
+from sultan.pb.tendermint.abci import types_pb2 as abci
+from sultan.pb.tendermint.crypto import keys_pb2
+from sultan.pb.tendermint.types import (
+    block_pb2,
+    evidence_pb2,
+    params_pb2,
+    types_pb2,
+    validator_pb2,
+)
+from sultan.pb.tendermint.version import types_pb2 as version_pb2
+
+log = logging.getLogger("sultan.engine")
+
+BLOCK_PROTOCOL = 11
+PRECOMMIT = types_pb2.SIGNED_MSG_TYPE_PRECOMMIT
+BLOCK_ID_FLAG_COMMIT = 2
+MAX_BLOCK_BYTES_OVERHEAD = 11000  # room CometBFT keeps for header, commit and evidence
+
+
+class EngineStateError(RuntimeError):
+    """The stored chain and the application disagree; refuse to produce blocks."""
+
+
+@attrs.frozen
+class CommittedBlock:
+    height: int
+    block: Any
+    block_id: Any
+    results: Any
+
+
+def _timestamp(ns: int) -> Any:
+    return timestamp_pb2.Timestamp(seconds=ns // 1_000_000_000, nanos=ns % 1_000_000_000)
+
+
+def _ns(ts: Any) -> int:
+    return int(ts.seconds) * 1_000_000_000 + int(ts.nanos)
+
+
+def _validator(pub_key: bytes, power: int) -> Any:
+    return validator_pb2.Validator(
+        address=pubkey_address(pub_key),
+        pub_key=keys_pb2.PublicKey(ed25519=pub_key),
+        voting_power=power,
+    )
+
+
+def _sorted_set(validators: list[Any], proposer: bytes) -> Any:
+    ordered = sorted(validators, key=lambda v: (-v.voting_power, v.address))
+    vset = validator_pb2.ValidatorSet(validators=ordered)
+    for v in ordered:
+        if v.address == proposer:
+            vset.proposer.CopyFrom(v)
+    if not vset.HasField("proposer") and ordered:
+        vset.proposer.CopyFrom(ordered[0])
+    vset.total_voting_power = sum(v.voting_power for v in ordered)
+    return vset
+
+
+def consensus_params_proto(genesis: GenesisDoc) -> Any:
+    p = genesis.consensus_params
+    params = params_pb2.ConsensusParams()
+    params.block.max_bytes = p.block.max_bytes
+    params.block.max_gas = p.block.max_gas
+    params.evidence.max_age_num_blocks = p.evidence.max_age_num_blocks
+    params.evidence.max_age_duration.seconds = p.evidence.max_age_duration_ns // 1_000_000_000
+    params.evidence.max_age_duration.nanos = p.evidence.max_age_duration_ns % 1_000_000_000
+    params.evidence.max_bytes = p.evidence.max_bytes
+    params.validator.pub_key_types.extend(p.validator.pub_key_types)
+    params.version.app = p.version.app
+    params.abci.vote_extensions_enable_height = p.abci.vote_extensions_enable_height
+    return params
+
+
+class EmbeddedEngine:
+    def __init__(
+        self,
+        app: Application,
+        genesis: GenesisDoc,
+        priv_key: Ed25519PrivKey,
+        mempool: Mempool,
+        *,
+        timeout_commit_ms: int = 1000,
+        create_empty_blocks: bool = True,
+        create_empty_blocks_interval_ms: int = 0,
+        clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.app = app
+        self.genesis = genesis
+        self.priv_key = priv_key
+        self.mempool = mempool
+        self.blocks = BlockStore(app.db)
+        self.indexer = Indexer(app.db)
+        self.timeout_commit_ms = timeout_commit_ms
+        self.create_empty_blocks = create_empty_blocks
+        self.create_empty_blocks_interval_ms = create_empty_blocks_interval_ms
+        self.clock_ns = clock_ns
+        self.consensus_params = consensus_params_proto(genesis)
+        self._listeners: list[Callable[[CommittedBlock], None]] = []
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_block_time_ns = 0
+        self.last_commit_ns = 0
+        self.error: BaseException | None = None
+        self.block_durations: list[float] = []
+        mempool.on_new_tx(self._wake.set)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def on_commit(self, callback: Callable[[CommittedBlock], None]) -> None:
+        self._listeners.append(callback)
+
+    @property
+    def height(self) -> int:
+        return self.blocks.height
+
+    def bootstrap(self) -> None:
+        """InitChain on a fresh home, or check that the stored chain and state agree."""
+        stored, app_height = self.blocks.height, self.app.last_height
+        if stored != app_height:
+            raise EngineStateError(
+                f"block store is at height {stored} but application state is at {app_height}"
+            )
+        if app_height == 0:
+            self._init_chain()
+        else:
+            last = self.blocks.block(stored)
+            assert last is not None
+            self.last_block_time_ns = _ns(last.header.time)
+            seen = self.blocks.seen_commit(stored)
+            self.last_commit_ns = _ns(seen.signatures[0].timestamp) if seen and seen.signatures else self.last_block_time_ns
+            if self.app.consensus_params.HasField("block"):
+                self.consensus_params.CopyFrom(self.app.consensus_params)
+
+    def _init_chain(self) -> None:
+        import json
+
+        g = self.genesis
+        genesis_validators = [abci.ValidatorUpdate(pub_key=keys_pb2.PublicKey(ed25519=v.pub_key), power=v.power) for v in g.validators]
+        response = self.app.init_chain(
+            abci.RequestInitChain(
+                time=_timestamp(g.genesis_time_ns),
+                chain_id=g.chain_id,
+                consensus_params=self.consensus_params,
+                validators=genesis_validators,
+                app_state_bytes=json.dumps(g.app_state, sort_keys=True).encode(),
+                initial_height=g.initial_height,
+            )
+        )
+        updates = list(response.validators) or genesis_validators
+        vals = [_validator(u.pub_key.ed25519, u.power) for u in updates if u.power > 0]
+        if not vals:
+            raise EngineStateError("genesis has no validators")
+        self._genesis_vals = _sorted_set(vals, self.priv_key.address)
+        self._genesis_app_hash = response.app_hash
+        self.last_block_time_ns = 0
+
+    def start(self) -> None:
+        self.bootstrap()
+        self._thread = threading.Thread(target=self._run, name="sultan-engine", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self._wait_for_next_block()
+                if self._stop.is_set():
+                    return
+                self.produce_block()
+        except BaseException as exc:  # surfaced by `sultan run`, which then exits non-zero
+            log.exception("block production stopped: %s", exc)
+            self.error = exc
+
+    def _wait_for_next_block(self) -> None:
+        if self.height == 0 and self.app.last_height == 0:
+            return  # the first block is made right away
+        due_ns = self.last_commit_ns + self.timeout_commit_ms * 1_000_000
+        while not self._stop.is_set():
+            remaining = (due_ns - self.clock_ns()) / 1e9
+            if remaining <= 0:
+                break
+            self._stop.wait(remaining)
+        if self.create_empty_blocks:
+            return
+        interval = self.create_empty_blocks_interval_ms
+        deadline = self.clock_ns() + interval * 1_000_000 if interval else None
+        while not self._stop.is_set() and len(self.mempool) == 0:
+            self._wake.clear()
+            if len(self.mempool):
+                break
+            if deadline is not None:
+                remaining = (deadline - self.clock_ns()) / 1e9
+                if remaining <= 0:
+                    break
+                self._wake.wait(remaining)
+            else:
+                self._wake.wait(1.0)
+
+    # -- one height -----------------------------------------------------------------------
+
+    def _validator_sets(self, height: int) -> tuple[Any, Any]:
+        if height == self.genesis.initial_height:
+            return self._genesis_vals, self._genesis_vals
+        current = self.blocks.validators(height)
+        following = self.blocks.validators(height + 1)
+        if current is None:
+            raise EngineStateError(f"no validator set stored for height {height}")
+        return current, following if following is not None else current
+
+    def produce_block(self, txs: list[bytes] | None = None) -> CommittedBlock:
+        """Make, execute and commit the next block (from the mempool unless `txs` given)."""
+        started = time.perf_counter()
+        prev_height = self.blocks.height
+        height = prev_height + 1 if prev_height else self.genesis.initial_height
+        chain_id = self.app.chain_id
+        validators, next_validators = self._validator_sets(height)
+        me = self.priv_key.address
+        if not any(v.address == me for v in validators.validators):
+            raise EngineStateError("this node's validator key is not in the validator set")
+
+        if prev_height:
+            prev_block = self.blocks.block(prev_height)
+            last_block_id = self.blocks.block_id(prev_height)
+            last_commit = self.blocks.seen_commit(prev_height)
+            prev_results = self.blocks.results(prev_height)
+            assert prev_block is not None and last_block_id is not None and last_commit is not None
+            assert prev_results is not None
+            block_time_ns = max(self.last_commit_ns, _ns(prev_block.header.time) + 1_000_000)
+            app_hash = self.app.last_app_hash
+            last_results_hash = hashing.results_hash(prev_results.tx_results)
+            prev_vals = self.blocks.validators(prev_height) or validators
+            votes = [
+                abci.VoteInfo(
+                    validator=abci.Validator(address=v.address, power=v.voting_power),
+                    block_id_flag=BLOCK_ID_FLAG_COMMIT if v.address == me else 1,
+                )
+                for v in prev_vals.validators
+            ]
+        else:
+            last_block_id = types_pb2.BlockID()
+            last_commit = types_pb2.Commit()
+            block_time_ns = self.genesis.genesis_time_ns
+            app_hash = self._genesis_app_hash
+            last_results_hash = b""
+            votes = []
+
+        max_bytes = self.consensus_params.block.max_bytes
+        max_data = max_bytes - MAX_BLOCK_BYTES_OVERHEAD if max_bytes > 0 else -1
+        if txs is None:
+            candidates = self.mempool.reap(max_data, self.consensus_params.block.max_gas)
+        else:
+            candidates = list(txs)
+        proposal = self.app.prepare_proposal(
+            abci.RequestPrepareProposal(
+                max_tx_bytes=max_data if max_data > 0 else 0,
+                txs=candidates,
+                height=height,
+                time=_timestamp(block_time_ns),
+                next_validators_hash=hashing.validator_set_hash(next_validators.validators),
+                proposer_address=me,
+            )
+        )
+        txs = list(proposal.txs)
+
+        header = types_pb2.Header(
+            version=version_pb2.Consensus(block=BLOCK_PROTOCOL, app=self.consensus_params.version.app),
+            chain_id=chain_id,
+            height=height,
+            time=_timestamp(block_time_ns),
+            last_block_id=last_block_id,
+            last_commit_hash=hashing.commit_hash(last_commit),
+            data_hash=hashing.data_hash(txs),
+            validators_hash=hashing.validator_set_hash(validators.validators),
+            next_validators_hash=hashing.validator_set_hash(next_validators.validators),
+            consensus_hash=hashing.consensus_params_hash(self.consensus_params),
+            app_hash=app_hash,
+            last_results_hash=last_results_hash,
+            evidence_hash=merkle.EMPTY_HASH,
+            proposer_address=me,
+        )
+        block = block_pb2.Block(
+            header=header,
+            data=types_pb2.Data(txs=txs),
+            evidence=evidence_pb2.EvidenceList(),
+            last_commit=last_commit,
+        )
+        block_bytes = block.SerializeToString()
+        block_id = types_pb2.BlockID(
+            hash=hashing.header_hash(header), part_set_header=hashing.part_set_header(block_bytes)
+        )
+
+        verdict = self.app.process_proposal(
+            abci.RequestProcessProposal(
+                txs=txs,
+                hash=block_id.hash,
+                height=height,
+                time=header.time,
+                next_validators_hash=header.next_validators_hash,
+                proposer_address=me,
+            )
+        )
+        if verdict.status != abci.ResponseProcessProposal.ACCEPT:
+            raise EngineStateError(f"the application rejected its own proposal at height {height}")
+
+        results = self.app.finalize_block(
+            abci.RequestFinalizeBlock(
+                txs=txs,
+                decided_last_commit=abci.CommitInfo(round=0, votes=votes),
+                hash=block_id.hash,
+                height=height,
+                time=header.time,
+                next_validators_hash=header.next_validators_hash,
+                proposer_address=me,
+            )
+        )
+        if len(results.tx_results) != len(txs):
+            raise EngineStateError("FinalizeBlock returned a result count different from the txs")
+
+        vote_ns = max(self.clock_ns(), block_time_ns + 1_000_000)
+        vote_ts = _timestamp(vote_ns)
+        signature = self.priv_key.sign(
+            hashing.vote_sign_bytes(chain_id, PRECOMMIT, height, 0, block_id, vote_ts)
+        )
+        seen_commit = types_pb2.Commit(
+            height=height,
+            round=0,
+            block_id=block_id,
+            signatures=[
+                types_pb2.CommitSig(
+                    block_id_flag=BLOCK_ID_FLAG_COMMIT if v.address == me else 1,
+                    validator_address=v.address if v.address == me else b"",
+                    timestamp=vote_ts if v.address == me else None,
+                    signature=signature if v.address == me else b"",
+                )
+                for v in validators.validators
+            ],
+        )
+        following = self._apply_updates(next_validators, list(results.validator_updates))
+        tx_hashes = [hashlib.sha256(tx).digest() for tx in txs]
+        extra = BlockStore.save_ops(block, block_bytes, block_id, seen_commit, results, validators, next_validators)
+        if following is not next_validators:
+            extra.append(("blocks", b"V" + (height + 2).to_bytes(8, "big"), following.SerializeToString()))
+        extra.extend(Indexer.block_ops(height, txs, tx_hashes, results))
+        self.app.commit(abci.RequestCommit(), extra_ops=extra)
+        self.last_block_time_ns = block_time_ns
+        self.last_commit_ns = vote_ns
+        self.mempool.update(txs, list(results.tx_results))
+        committed = CommittedBlock(height, block, block_id, results)
+        self.block_durations.append(time.perf_counter() - started)
+        del self.block_durations[:-100]
+        for callback in self._listeners:
+            try:
+                callback(committed)
+            except Exception:  # a broken listener must not stop the chain
+                log.exception("commit listener failed")
+        return committed
+
+    def _apply_updates(self, current: Any, updates: list[Any]) -> Any:
+        """Validator updates from height H take effect at H+2, as in CometBFT."""
+        if not updates:
+            return current
+        by_address = {v.address: v for v in current.validators}
+        for update in updates:
+            pub = update.pub_key.ed25519
+            if len(pub) != 32:
+                raise EngineStateError("validator update with a non-ed25519 key")
+            address = pubkey_address(pub)
+            if update.power == 0:
+                by_address.pop(address, None)
+            else:
+                by_address[address] = _validator(pub, update.power)
+        if not by_address:
+            raise EngineStateError("validator updates would leave an empty validator set")
+        return _sorted_set(list(by_address.values()), self.priv_key.address)

@@ -1,0 +1,118 @@
+"""A node: one home's config, keys, genesis, modules, store, application and engine.
+
+`sultan run` builds a Node, opens it, starts the engine and the API servers; tests and the
+module-author harness build the same object, so what they exercise is what operators run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from sultan.kernel.abci.app import Application
+from sultan.kernel.config import Config, load_config
+from sultan.kernel.crypto.keys import Ed25519PrivKey, load_node_key, load_priv_validator_key
+from sultan.kernel.engine.embedded import EmbeddedEngine
+from sultan.kernel.genesis import GenesisDoc, load_genesis
+from sultan.kernel.home import Home
+from sultan.kernel.mempool import Mempool
+from sultan.kernel.modules import ModuleSet, load_modules, read_plugins_toml
+from sultan.kernel.store.db import Database
+from sultan.kernel.timeutil import now_ns
+
+log = logging.getLogger("sultan.node")
+
+DB_DIRNAME = "application.db"
+
+
+class Node:
+    """Everything a running node holds. `open()` loads and checks; `close()` releases."""
+
+    def __init__(
+        self,
+        home: Home | str | Path,
+        config: Config | None = None,
+        *,
+        plugins: Mapping[str, object] | None = None,
+    ) -> None:
+        self.home = home if isinstance(home, Home) else Home(home)
+        self._config = config
+        self._plugins = plugins
+        self.warnings: list[str] = []
+        self.started_ns = now_ns()
+        self.db: Database | None = None
+
+    def open(self) -> Node:
+        home = self.home
+        if not home.genesis_json.exists():
+            raise FileNotFoundError(f"{home.root} is not initialised (no config/genesis.json): run `sultan init`")
+        if self._config is None:
+            self._config, self.warnings = load_config(home.root)
+        self.config: Config = self._config
+        self.genesis: GenesisDoc = load_genesis(home.genesis_json)
+        self.priv_key: Ed25519PrivKey = load_priv_validator_key(home.priv_validator_key)
+        self.node_key: Ed25519PrivKey = load_node_key(home.node_key)
+        self.modules: ModuleSet = load_modules(read_plugins_toml(str(home.plugins_toml)), self._plugins)
+        self.db = Database(str(home.data_dir / DB_DIRNAME))
+        try:
+            keep_recent, _ = self.config.app.pruning_options
+            self.app = Application(
+                self.db,
+                self.modules,
+                max_tx_bytes=self.config.node.mempool.max_tx_bytes,
+                keep_recent=keep_recent,
+                min_gas_prices=self.config.app.min_gas_prices,
+            )
+            if self.app.chain_id and self.app.chain_id != self.genesis.chain_id:
+                raise RuntimeError(
+                    f"data/ belongs to chain {self.app.chain_id!r} but genesis.json is for "
+                    f"{self.genesis.chain_id!r}; run `sultan unsafe-reset-all` to start over"
+                )
+            mp = self.config.node.mempool
+            self.mempool = Mempool(
+                self.app.check_tx,
+                size=mp.size,
+                cache_size=mp.cache_size,
+                max_tx_bytes=mp.max_tx_bytes,
+                max_txs_bytes=mp.max_txs_bytes,
+                recheck=mp.recheck,
+            )
+            cons = self.config.node.consensus
+            self.engine = EmbeddedEngine(
+                self.app,
+                self.genesis,
+                self.priv_key,
+                self.mempool,
+                timeout_commit_ms=cons.timeout_commit_ms,
+                create_empty_blocks=cons.create_empty_blocks,
+                create_empty_blocks_interval_ms=cons.create_empty_blocks_interval_ms,
+            )
+            self.engine.bootstrap()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    @property
+    def chain_id(self) -> str:
+        return self.genesis.chain_id
+
+    @property
+    def moniker(self) -> str:
+        return self.config.node.moniker
+
+    @property
+    def node_id(self) -> str:
+        return self.node_key.node_id
+
+    def start(self) -> None:
+        self.engine.start()
+
+    def close(self) -> None:
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.stop()
+        if self.db is not None:
+            self.db.close()
+            self.db = None

@@ -1,0 +1,13 @@
+"""Testing helpers for Sultan and for module authors.
+
+- `ChainHarness`: an in-process chain on a temporary RocksDB, driven block by block through
+  the real Application and embedded engine (no timers, no sockets).
+- `NodeProcess`: a real `sultan run` process on free ports, for end-to-end tests.
+- A pytest plugin (auto-loaded via the `pytest11` entry point) with the `sultan_chain`
+  fixture factory.
+"""
+
+from sultan.testing.harness import ChainHarness, unsigned_tx
+from sultan.testing.process import NodeProcess, free_port
+
+__all__ = ["ChainHarness", "NodeProcess", "free_port", "unsigned_tx"]

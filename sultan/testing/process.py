@@ -1,0 +1,126 @@
+"""A real `sultan run` process on free loopback ports, for end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class NodeProcess:
+    """Starts `sultan run --home HOME` with its own ports; always stop() it (or use `with`)."""
+
+    def __init__(
+        self,
+        home: str | Path,
+        *,
+        timeout_commit: str = "200ms",
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.home = Path(home)
+        self.rpc_port = free_port()
+        self.rest_port = free_port()
+        self.grpc_port = free_port()
+        self.timeout_commit = timeout_commit
+        self.extra_args = extra_args or []
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = self.home / "node.log"
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.rpc_port}"
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.rest_port}"
+
+    def args(self) -> list[str]:
+        return [
+            sys.executable, "-m", "sultan.cli.main", "run",
+            "--home", str(self.home),
+            "--rpc.laddr", f"tcp://127.0.0.1:{self.rpc_port}",
+            "--api.address", f"tcp://127.0.0.1:{self.rest_port}",
+            "--grpc.address", f"127.0.0.1:{self.grpc_port}",
+            "--consensus.timeout_commit", self.timeout_commit,
+            *self.extra_args,
+        ]
+
+    def start(self, wait: bool = True, timeout: float = 60.0) -> NodeProcess:
+        log = open(self.log_path, "ab")
+        env = dict(os.environ, **(self.env or {}))
+        self.proc = subprocess.Popen(self.args(), stdout=log, stderr=subprocess.STDOUT, env=env)
+        log.close()
+        if wait:
+            self.wait_for_height(1, timeout)
+        return self
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def rpc(self, method: str, **params: Any) -> Any:
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+        req = urllib.request.Request(self.rpc_url, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            reply = json.loads(resp.read())
+        if "error" in reply:
+            raise RuntimeError(f"RPC {method} failed: {reply['error']}")
+        return reply["result"]
+
+    def height(self) -> int:
+        return int(self.rpc("status")["sync_info"]["latest_block_height"])
+
+    def wait_for_height(self, height: int, timeout: float = 60.0) -> int:
+        """Poll RPC status until the chain reaches `height` (fails fast if the process died)."""
+        deadline = time.monotonic() + timeout
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"node exited with {self.proc.returncode}:\n{self.log_text()[-4000:]}")
+            try:
+                current = self.height()
+                if current >= height:
+                    return current
+            except (OSError, urllib.error.URLError, RuntimeError, KeyError, ValueError) as exc:
+                last_error = exc
+            time.sleep(0.05)
+        raise TimeoutError(f"height {height} not reached in {timeout}s ({last_error}):\n{self.log_text()[-4000:]}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> int:
+        """Send `sig` and wait for the process; returns its exit code."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(timeout=10)
+
+    def stop(self) -> int:
+        return self.kill(signal.SIGTERM)
+
+    def __enter__(self) -> NodeProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill(signal.SIGKILL)
