@@ -10,8 +10,10 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry
+
 from sultan.kernel.abci.app import Application
-from sultan.kernel.config import Config, load_config
+from sultan.kernel.config import Config, apply_overrides, load_config
 from sultan.kernel.crypto.keys import Ed25519PrivKey, load_node_key, load_priv_validator_key
 from sultan.kernel.engine.embedded import EmbeddedEngine
 from sultan.kernel.genesis import GenesisDoc, load_genesis
@@ -34,10 +36,12 @@ class Node:
         home: Home | str | Path,
         config: Config | None = None,
         *,
+        overrides: Mapping[str, str | bool | None] | None = None,
         plugins: Mapping[str, object] | None = None,
     ) -> None:
         self.home = home if isinstance(home, Home) else Home(home)
         self._config = config
+        self._overrides = dict(overrides or {})
         self._plugins = plugins
         self.warnings: list[str] = []
         self.started_ns = now_ns()
@@ -46,14 +50,31 @@ class Node:
     def open(self) -> Node:
         home = self.home
         if not home.genesis_json.exists():
-            raise FileNotFoundError(f"{home.root} is not initialised (no config/genesis.json): run `sultan init`")
+            raise FileNotFoundError(
+                f"{home.root} is not initialised (no config/genesis.json): run `sultan init`"
+            )
+        self.modules: ModuleSet = load_modules(
+            read_plugins_toml(str(home.plugins_toml)), self._plugins
+        )
+        sections = {
+            module: args for module, args, _ in self.modules.collect("sultan_config_sections")
+        }
         if self._config is None:
-            self._config, self.warnings = load_config(home.root)
+            names = [args[0] for args in sections.values()]
+            self._config, self.warnings = load_config(home.root, extra_sections=names)
+        if self._overrides:
+            self._config = apply_overrides(self._config, self._overrides)
         self.config: Config = self._config
+        for module_name, (section, defaults) in sections.items():
+            module = self.modules.get(module_name)
+            if module.configure is not None:
+                module.configure({**defaults, **dict(self.config.app.extra.get(section, {}))})
+        self.metrics_registry = CollectorRegistry(auto_describe=True)
+        for _module, args, _ in self.modules.collect("sultan_prometheus_collectors"):
+            self.metrics_registry.register(args[0])
         self.genesis: GenesisDoc = load_genesis(home.genesis_json)
         self.priv_key: Ed25519PrivKey = load_priv_validator_key(home.priv_validator_key)
         self.node_key: Ed25519PrivKey = load_node_key(home.node_key)
-        self.modules: ModuleSet = load_modules(read_plugins_toml(str(home.plugins_toml)), self._plugins)
         self.db = Database(str(home.data_dir / DB_DIRNAME))
         try:
             keep_recent, _ = self.config.app.pruning_options
@@ -87,6 +108,7 @@ class Node:
                 timeout_commit_ms=cons.timeout_commit_ms,
                 create_empty_blocks=cons.create_empty_blocks,
                 create_empty_blocks_interval_ms=cons.create_empty_blocks_interval_ms,
+                halt_height=self.config.app.halt_height,
             )
             self.engine.bootstrap()
         except BaseException:

@@ -16,7 +16,6 @@ from typing import Any
 
 import click
 
-from sultan.kernel.config import apply_overrides, load_config
 from sultan.kernel.home import Home, default_home
 
 log = logging.getLogger("sultan.run")
@@ -43,7 +42,12 @@ def _operator_options(func: Any) -> Any:
         dest = key.replace(".", "__")
         if flag in BOOL_FLAGS:
             func = click.option(
-                flag, dest, is_flag=False, flag_value="true", default=None, metavar="[true|false]",
+                flag,
+                dest,
+                is_flag=False,
+                flag_value="true",
+                default=None,
+                metavar="[true|false]",
                 help=f"Override {key} (a bare flag means true).",
             )(func)
         else:
@@ -64,11 +68,20 @@ def _ensure_dev_home(home: Home) -> None:
 
 
 @click.command("run")
-@click.option("--home", "home_dir", type=click.Path(path_type=Path), default=None,
-              help="Node home (default $SULTAN_HOME or ~/.sultan).")
+@click.option(
+    "--home",
+    "home_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Node home (default $SULTAN_HOME or ~/.sultan).",
+)
 @click.option("--dev", is_flag=True, help="Create a local dev home first if there is none.")
-@click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]),
-              show_default=True)
+@click.option(
+    "--log-level",
+    default="info",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    show_default=True,
+)
 @_operator_options
 def run(home_dir: Path | None, dev: bool, log_level: str, **flags: str | None) -> None:
     """Run the node: the embedded single-validator engine, RPC, REST and gRPC."""
@@ -80,26 +93,24 @@ def run(home_dir: Path | None, dev: bool, log_level: str, **flags: str | None) -
     home = Home(home_dir or default_home())
     if dev:
         _ensure_dev_home(home)
-    config, warnings = load_config(home.root)
     overrides = {key.replace("__", "."): value for key, value in flags.items() if value is not None}
-    if overrides:
-        config = apply_overrides(config, overrides)
-    for warning in warnings:
-        log.warning("%s", warning)
-    code = asyncio.run(_serve(home, config))
+    code = asyncio.run(_serve(home, overrides))
     if code:
         sys.exit(code)
 
 
-async def _serve(home: Home, config: Any) -> int:
+async def _serve(home: Home, overrides: dict[str, Any]) -> int:
     from sultan.api.servers import start_servers
     from sultan.node import Node
 
-    node = Node(home, config)
+    node = Node(home, overrides=overrides)
     try:
         node.open()
     except Exception as exc:
+        log.debug("start-up failed", exc_info=True)
         raise click.ClickException(_describe(exc)) from exc
+    for warning in node.warnings:
+        log.warning("%s", warning)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -112,7 +123,9 @@ async def _serve(home: Home, config: Any) -> int:
         node.engine.on_commit(
             lambda c: log.info(
                 "committed block height=%d txs=%d app_hash=%s",
-                c.height, len(c.block.data.txs), node.app.last_app_hash.hex().upper(),
+                c.height,
+                len(c.block.data.txs),
+                node.app.last_app_hash.hex().upper(),
             )
         )
         node.start()
@@ -120,6 +133,9 @@ async def _serve(home: Home, config: Any) -> int:
         while not stop.is_set():
             if node.engine.error is not None:
                 log.error("stopping: block production failed: %s", node.engine.error)
+                break
+            if node.engine.halted:
+                log.info("stopping: halt-height %d reached", node.engine.halt_height)
                 break
             try:
                 await asyncio.wait_for(stop.wait(), timeout=0.5)

@@ -32,10 +32,14 @@ def register_error(codespace: str, code: int, description: str) -> type[SdkError
     if code <= 1 and codespace == "sdk" and description != "internal":
         raise ValueError("codes 0 and 1 are reserved")
     if (codespace, code) in _REGISTRY:
-        raise ValueError(f"error {codespace}/{code} already registered as {_REGISTRY[codespace, code]!r}")
+        raise ValueError(
+            f"error {codespace}/{code} already registered as {_REGISTRY[codespace, code]!r}"
+        )
     _REGISTRY[codespace, code] = description
     name = "".join(part.capitalize() for part in description.replace("-", " ").split()) + "Error"
-    return type(name, (SdkError,), {"codespace": codespace, "code": code, "description": description})
+    return type(
+        name, (SdkError,), {"codespace": codespace, "code": code, "description": description}
+    )
 
 
 ErrTxDecode = register_error("sdk", 2, "tx parse error")

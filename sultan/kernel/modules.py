@@ -171,9 +171,7 @@ def installed_modules() -> dict[str, tuple[importlib.metadata.EntryPoint, Instal
     found: dict[str, tuple[importlib.metadata.EntryPoint, InstalledModule]] = {}
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist
-        info = InstalledModule(
-            ep.name, dist.name if dist else "?", dist.version if dist else "?"
-        )
+        info = InstalledModule(ep.name, dist.name if dist else "?", dist.version if dist else "?")
         if ep.name in found:
             raise ModuleWiringError(
                 f"module {ep.name!r} is provided by two installed distributions: "
@@ -192,9 +190,7 @@ def _new_plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
-def load_modules(
-    enabled: Sequence[str], plugins: Mapping[str, object] | None = None
-) -> ModuleSet:
+def load_modules(enabled: Sequence[str], plugins: Mapping[str, object] | None = None) -> ModuleSet:
     """Load and wire the enabled modules.
 
     `plugins` maps names to already-imported plugin objects (used by tests and the testing
@@ -227,7 +223,8 @@ def load_modules(
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise ModuleWiringError(f"module {exc.plugin_name!r}: {exc}") from None
+        name = pm.get_name(exc.plugin) or "?"
+        raise ModuleWiringError(f"module {name!r}: {exc}") from None
 
     definitions: list[ModuleDefinition] = []
     for name in enabled:
@@ -237,7 +234,9 @@ def load_modules(
             raise ModuleWiringError(f"module {name!r} does not implement the sultan_module hook")
         definition = impl()
         if not isinstance(definition, ModuleDefinition):
-            raise ModuleWiringError(f"module {name!r}: sultan_module must return a ModuleDefinition")
+            raise ModuleWiringError(
+                f"module {name!r}: sultan_module must return a ModuleDefinition"
+            )
         if definition.name != name:
             raise ModuleWiringError(
                 f"module {name!r}: its sultan_module declares the name {definition.name!r}"
@@ -247,7 +246,9 @@ def load_modules(
 
     hooks_by_module = {
         name: sorted(
-            h.name for h in pm.get_hookcallers(pm.get_plugin(name)) or [] if h.name != "sultan_module"
+            h.name
+            for h in pm.get_hookcallers(pm.get_plugin(name)) or []
+            if h.name != "sultan_module"
         )
         for name in enabled
     }
@@ -305,7 +306,9 @@ def _register_routes(module_set: ModuleSet) -> None:
     for module, args, kwargs in module_set.collect("sultan_msg_handlers"):
         route = MsgRoute(module, *args, **kwargs)
         if not route.type_url.startswith("/"):
-            raise ModuleWiringError(f"module {module!r}: type URL {route.type_url!r} must start with '/'")
+            raise ModuleWiringError(
+                f"module {module!r}: type URL {route.type_url!r} must start with '/'"
+            )
         if route.type_url in module_set.msg_routes:
             other = module_set.msg_routes[route.type_url].module
             raise ModuleWiringError(
@@ -341,6 +344,4 @@ def _register_routes(module_set: ModuleSet) -> None:
 def default_app_state(plugins_toml_path: str) -> dict[str, Any]:
     """Each enabled module's default genesis, keyed by module name (for `sultan init`)."""
     module_set = load_modules(read_plugins_toml(plugins_toml_path))
-    return {
-        m.name: m.default_genesis() if m.default_genesis else {} for m in module_set.modules
-    }
+    return {m.name: m.default_genesis() if m.default_genesis else {} for m in module_set.modules}

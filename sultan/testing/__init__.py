@@ -8,6 +8,6 @@
 """
 
 from sultan.testing.harness import ChainHarness, unsigned_tx
-from sultan.testing.process import NodeProcess, free_port
+from sultan.testing.process import NodeProcess, free_port, init_home, sultan_cli
 
-__all__ = ["ChainHarness", "NodeProcess", "free_port", "unsigned_tx"]
+__all__ = ["ChainHarness", "NodeProcess", "free_port", "init_home", "sultan_cli", "unsigned_tx"]

@@ -25,7 +25,9 @@ GENESIS_TIME_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
 BLOCK_INTERVAL_NS = 1_000_000_000
 
 
-def unsigned_tx(*msgs: Any, gas_limit: int = 200_000, memo: str = "", timeout_height: int = 0) -> bytes:
+def unsigned_tx(
+    *msgs: Any, gas_limit: int = 200_000, memo: str = "", timeout_height: int = 0
+) -> bytes:
     """A TxRaw carrying `msgs` with no signatures (enough for modules without an ante)."""
     packed = []
     for msg in msgs:
@@ -34,7 +36,9 @@ def unsigned_tx(*msgs: Any, gas_limit: int = 200_000, memo: str = "", timeout_he
         packed.append(any_msg)
     body = tx_pb2.TxBody(messages=packed, memo=memo, timeout_height=timeout_height)
     auth = tx_pb2.AuthInfo(fee=tx_pb2.Fee(gas_limit=gas_limit))
-    return tx_pb2.TxRaw(body_bytes=body.SerializeToString(), auth_info_bytes=auth.SerializeToString()).SerializeToString()
+    return tx_pb2.TxRaw(
+        body_bytes=body.SerializeToString(), auth_info_bytes=auth.SerializeToString()
+    ).SerializeToString()
 
 
 class ChainHarness:

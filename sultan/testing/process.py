@@ -52,12 +52,20 @@ class NodeProcess:
 
     def args(self) -> list[str]:
         return [
-            sys.executable, "-m", "sultan.cli.main", "run",
-            "--home", str(self.home),
-            "--rpc.laddr", f"tcp://127.0.0.1:{self.rpc_port}",
-            "--api.address", f"tcp://127.0.0.1:{self.rest_port}",
-            "--grpc.address", f"127.0.0.1:{self.grpc_port}",
-            "--consensus.timeout_commit", self.timeout_commit,
+            sys.executable,
+            "-m",
+            "sultan.cli.main",
+            "run",
+            "--home",
+            str(self.home),
+            "--rpc.laddr",
+            f"tcp://127.0.0.1:{self.rpc_port}",
+            "--api.address",
+            f"tcp://127.0.0.1:{self.rest_port}",
+            "--grpc.address",
+            f"127.0.0.1:{self.grpc_port}",
+            "--consensus.timeout_commit",
+            self.timeout_commit,
             *self.extra_args,
         ]
 
@@ -94,7 +102,9 @@ class NodeProcess:
         last_error: Exception | None = None
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"node exited with {self.proc.returncode}:\n{self.log_text()[-4000:]}")
+                raise RuntimeError(
+                    f"node exited with {self.proc.returncode}:\n{self.log_text()[-4000:]}"
+                )
             try:
                 current = self.height()
                 if current >= height:
@@ -102,7 +112,9 @@ class NodeProcess:
             except (OSError, urllib.error.URLError, RuntimeError, KeyError, ValueError) as exc:
                 last_error = exc
             time.sleep(0.05)
-        raise TimeoutError(f"height {height} not reached in {timeout}s ({last_error}):\n{self.log_text()[-4000:]}")
+        raise TimeoutError(
+            f"height {height} not reached in {timeout}s ({last_error}):\n{self.log_text()[-4000:]}"
+        )
 
     def kill(self, sig: int = signal.SIGKILL) -> int:
         """Send `sig` and wait for the process; returns its exit code."""
@@ -124,3 +136,31 @@ class NodeProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.kill(signal.SIGKILL)
+
+
+def sultan_cli(
+    *args: str, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the `sultan` command in a subprocess (the way an operator would)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "sultan.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"sultan {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def init_home(
+    path: str | Path, modules: list[str], chain_id: str = "test-1", moniker: str = "test"
+) -> Path:
+    """`sultan init` a home whose plugins.toml enables `modules` (genesis includes them)."""
+    home = Path(path)
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    (home / "config" / "plugins.toml").write_text(
+        "modules = [" + ", ".join(f'"{m}"' for m in modules) + "]\n"
+    )
+    sultan_cli("init", "--home", str(home), "--chain-id", chain_id, "--moniker", moniker)
+    return home

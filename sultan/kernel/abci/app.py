@@ -25,7 +25,12 @@ from sultan.kernel.modules import ModuleSet
 from sultan.kernel.store.branch import Branch, KVReader
 from sultan.kernel.store.db import Database, WriteOp
 from sultan.kernel.store.versioned import CommittedState, VersionUnavailableError
-from sultan.kernel.tx.ante import TxSizeDecorator, basic_validation, gas_limit_check
+from sultan.kernel.tx.ante import (
+    AnteDecorator,
+    TxSizeDecorator,
+    basic_validation,
+    gas_limit_check,
+)
 from sultan.kernel.tx.context import BlockInfo, Context, ExecMode
 from sultan.kernel.tx.decode import DecodedTx, decode_tx
 from sultan.kernel.tx.events import Event, EventManager
@@ -51,7 +56,9 @@ def events_to_abci(events: Sequence[Event]) -> list[Any]:
     return [
         abci.Event(
             type=e.type,
-            attributes=[abci.EventAttribute(key=a.key, value=a.value, index=a.index) for a in e.attributes],
+            attributes=[
+                abci.EventAttribute(key=a.key, value=a.value, index=a.index) for a in e.attributes
+            ],
         )
         for e in events
     ]
@@ -81,7 +88,11 @@ class Application:
             self.consensus_params.ParseFromString(raw_params)
         raw_initial = db.get("meta", META_INITIAL_HEIGHT)
         self.initial_height = int(raw_initial) if raw_initial else 1
-        self.ante_chain = [TxSizeDecorator(max_tx_bytes), basic_validation, gas_limit_check]
+        self.ante_chain: list[AnteDecorator] = [
+            TxSizeDecorator(max_tx_bytes),
+            basic_validation,
+            gas_limit_check,
+        ]
         for module in modules.modules:
             self.ante_chain.extend(module.ante_decorators)
         self.msg_classes = {url: r.message_class for url, r in modules.msg_routes.items()}
@@ -107,13 +118,19 @@ class Application:
 
     @property
     def max_gas(self) -> int:
-        return int(self.consensus_params.block.max_gas) if self.consensus_params.HasField("block") else -1
+        return (
+            int(self.consensus_params.block.max_gas)
+            if self.consensus_params.HasField("block")
+            else -1
+        )
 
     def _block_info(self, height: int, time_ns: int, proposer: bytes = b"") -> BlockInfo:
         return BlockInfo(height, time_ns, self.chain_id, proposer, self.max_gas)
 
     def _context(self, store: Any, block: BlockInfo, mode: ExecMode, **kw: Any) -> Context:
-        return Context(store, block, mode, keepers=self.keepers, min_gas_prices=self.min_gas_prices, **kw)
+        return Context(
+            store, block, mode, keepers=self.keepers, min_gas_prices=self.min_gas_prices, **kw
+        )
 
     # -- ABCI: info and genesis -----------------------------------------------------------
 
@@ -145,7 +162,11 @@ class Application:
                 f"app_state has sections for modules that are not enabled: {', '.join(unknown)}"
             )
         self._deliver = Branch(self.committed.latest())
-        ctx = self._context(self._deliver, self._block_info(self.initial_height, _time_ns(req.time)), ExecMode.GENESIS)
+        ctx = self._context(
+            self._deliver,
+            self._block_info(self.initial_height, _time_ns(req.time)),
+            ExecMode.GENESIS,
+        )
         validator_updates: list[Any] = []
         for module in self.modules.modules:
             section = app_state.get(module.name)
@@ -187,7 +208,9 @@ class Application:
             if stored == 0:
                 # A module added to a running chain: start it from its default genesis.
                 if module.init_genesis:
-                    module.init_genesis(ctx, module.default_genesis() if module.default_genesis else {})
+                    module.init_genesis(
+                        ctx, module.default_genesis() if module.default_genesis else {}
+                    )
             else:
                 for version in range(stored, module.consensus_version):
                     step = module.migrations.get(version)
@@ -204,7 +227,11 @@ class Application:
     def check_tx(self, req: Any) -> Any:
         recheck = req.type == abci.RECHECK
         with self._check_lock:
-            ctx = self._context(self._check_state, self._check_block, ExecMode.RECHECK if recheck else ExecMode.CHECK)
+            ctx = self._context(
+                self._check_state,
+                self._check_block,
+                ExecMode.RECHECK if recheck else ExecMode.CHECK,
+            )
             result = self._run_tx(ctx, req.tx, ExecMode.RECHECK if recheck else ExecMode.CHECK)
         return abci.ResponseCheckTx(
             code=result.code,
@@ -264,7 +291,10 @@ class Application:
             if module.begin_block:
                 module.begin_block(begin_ctx)
         begin_events = _with_mode(block_events.events, "BeginBlock")
-        tx_results = [self._run_tx(ctx.with_store(self._deliver, EventManager()), tx, ExecMode.FINALIZE) for tx in req.txs]
+        tx_results = [
+            self._run_tx(ctx.with_store(self._deliver, EventManager()), tx, ExecMode.FINALIZE)
+            for tx in req.txs
+        ]
         end_events_mgr = EventManager()
         end_ctx = ctx.with_store(self._deliver, events=end_events_mgr)
         validator_updates: list[Any] = []
@@ -310,7 +340,9 @@ class Application:
         except SdkError as exc:
             return _error_result(exc, 0, 0)
         gas_limit = tx.gas_limit
-        meter: GasMeter = InfiniteGasMeter() if simulate else GasMeter(min(gas_limit, (1 << 63) - 1))
+        meter: GasMeter = (
+            InfiniteGasMeter() if simulate else GasMeter(min(gas_limit, (1 << 63) - 1))
+        )
         parent = ctx.with_gas_meter(meter)
         if not isinstance(parent.store, Branch):
             raise TypeError("transactions run on a branch")
@@ -324,7 +356,9 @@ class Application:
         if mode in (ExecMode.CHECK, ExecMode.RECHECK):
             # CheckTx only runs the ante chain, as the Cosmos SDK does.
             return abci.ExecTxResult(
-                code=0, gas_wanted=gas_limit, gas_used=meter.consumed,
+                code=0,
+                gas_wanted=gas_limit,
+                gas_used=meter.consumed,
                 events=events_to_abci(parent.events.events),
             )
         msg_ctx = parent.with_store(parent.store.branch(), events=EventManager())
@@ -360,7 +394,13 @@ class Application:
             attrs_.append(("msg_index", str(index)))
             ctx.emit(Event.of("message", *attrs_))
             for event in msg_events.events:
-                ctx.emit(Event.of(event.type, *((a.key, a.value) for a in event.attributes), ("msg_index", str(index))))
+                ctx.emit(
+                    Event.of(
+                        event.type,
+                        *((a.key, a.value) for a in event.attributes),
+                        ("msg_index", str(index)),
+                    )
+                )
             packed = any_pb2.Any()
             if response is not None:
                 packed.Pack(response, type_url_prefix="/")
@@ -375,7 +415,10 @@ class Application:
         if height == 0 or height == latest:
             return self.committed.at(latest) if latest else self.committed.latest(), latest
         if height > latest:
-            raise QueryError("InvalidArgument", f"cannot query with height in the future; please provide a valid height (latest {latest})")
+            raise QueryError(
+                "InvalidArgument",
+                f"cannot query with height in the future; please provide a valid height (latest {latest})",
+            )
         try:
             return self.committed.at(height), height
         except VersionUnavailableError as exc:
@@ -403,7 +446,9 @@ class Application:
         path = req.path
         try:
             if path == "/app/version":
-                return abci.ResponseQuery(code=0, value=__version__.encode(), height=self.committed.height)
+                return abci.ResponseQuery(
+                    code=0, value=__version__.encode(), height=self.committed.height
+                )
             if path.startswith("/store/"):
                 return self._store_query(req)
             value, height = self.run_query(path, req.data, req.height)
@@ -411,14 +456,24 @@ class Application:
         except QueryError as exc:
             code = QueryError.GRPC_CODES[exc.status]
             # CometBFT clients treat code != 0 as failure and show the log.
-            return abci.ResponseQuery(code=code if code != 12 else ErrUnknownRequest.code, log=exc.log, codespace="sdk" if code == 12 else "", height=self.committed.height)
+            return abci.ResponseQuery(
+                code=code if code != 12 else ErrUnknownRequest.code,
+                log=exc.log,
+                codespace="sdk" if code == 12 else "",
+                height=self.committed.height,
+            )
         except SdkError as exc:
-            return abci.ResponseQuery(code=exc.code, log=exc.log, codespace=exc.codespace, height=self.committed.height)
+            return abci.ResponseQuery(
+                code=exc.code, log=exc.log, codespace=exc.codespace, height=self.committed.height
+            )
 
     def _store_query(self, req: Any) -> Any:
         parts = req.path.split("/")
         if len(parts) != 4 or parts[3] != "key" or parts[2] not in self.committed.store_keys:
-            raise QueryError("InvalidArgument", f"invalid store query path {req.path!r} (want /store/<store>/key)")
+            raise QueryError(
+                "InvalidArgument",
+                f"invalid store query path {req.path!r} (want /store/<store>/key)",
+            )
         reader, height = self.reader_at(req.height)
         if not req.data:
             raise QueryError("InvalidArgument", "store query needs a key in data")
@@ -457,10 +512,14 @@ def _time_ns(ts: Any) -> int:
 
 
 def _with_mode(events: list[Event], mode: str) -> list[Event]:
-    return [Event.of(e.type, *((a.key, a.value) for a in e.attributes), ("mode", mode)) for e in events]
+    return [
+        Event.of(e.type, *((a.key, a.value) for a in e.attributes), ("mode", mode)) for e in events
+    ]
 
 
-def _error_result(exc: SdkError, gas_wanted: int, gas_used: int, events: Sequence[Event] = ()) -> Any:
+def _error_result(
+    exc: SdkError, gas_wanted: int, gas_used: int, events: Sequence[Event] = ()
+) -> Any:
     return abci.ExecTxResult(
         code=exc.code,
         log=exc.log,

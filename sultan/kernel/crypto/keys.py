@@ -195,20 +195,15 @@ def write_file_atomic(
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     renamed = False
     try:
-        try:
-            os.fchmod(fd, mode)  # the umask may have narrowed (or we want exactly) `mode`
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _write_fd(fd, data, mode)
         if exclusive:
             try:
                 os.link(tmp, target)
             except FileExistsError:
                 msg = f"{target} already exists; refusing to overwrite it"
                 raise FileExistsError(msg) from None
+            except OSError:  # no hard links on this filesystem: exclusive create instead
+                _write_exclusive(target, data, mode)
         else:
             os.replace(tmp, target)
             renamed = True
@@ -216,6 +211,26 @@ def write_file_atomic(
         if not renamed:
             tmp.unlink(missing_ok=True)
     _fsync_dir(target.parent)
+
+
+def _write_exclusive(target: Path, data: bytes, mode: int) -> None:
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        raise FileExistsError(f"{target} already exists; refusing to overwrite it") from None
+    _write_fd(fd, data, mode)
+
+
+def _write_fd(fd: int, data: bytes, mode: int) -> None:
+    """Write all of `data`, set exactly `mode` (the umask may have narrowed it), sync, close."""
+    try:
+        os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(directory: Path) -> None:

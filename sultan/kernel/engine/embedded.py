@@ -43,7 +43,8 @@ log = logging.getLogger("sultan.engine")
 
 BLOCK_PROTOCOL = 11
 PRECOMMIT = types_pb2.SIGNED_MSG_TYPE_PRECOMMIT
-BLOCK_ID_FLAG_COMMIT = 2
+BLOCK_ID_FLAG_COMMIT = validator_pb2.BLOCK_ID_FLAG_COMMIT
+BLOCK_ID_FLAG_ABSENT = validator_pb2.BLOCK_ID_FLAG_ABSENT
 MAX_BLOCK_BYTES_OVERHEAD = 11000  # room CometBFT keeps for header, commit and evidence
 
 
@@ -114,6 +115,7 @@ class EmbeddedEngine:
         create_empty_blocks: bool = True,
         create_empty_blocks_interval_ms: int = 0,
         clock_ns: Callable[[], int] = time.time_ns,
+        halt_height: int = 0,
     ) -> None:
         self.app = app
         self.genesis = genesis
@@ -125,6 +127,8 @@ class EmbeddedEngine:
         self.create_empty_blocks = create_empty_blocks
         self.create_empty_blocks_interval_ms = create_empty_blocks_interval_ms
         self.clock_ns = clock_ns
+        self.halt_height = halt_height
+        self.halted = False
         self.consensus_params = consensus_params_proto(genesis)
         self._listeners: list[Callable[[CommittedBlock], None]] = []
         self._stop = threading.Event()
@@ -159,7 +163,11 @@ class EmbeddedEngine:
             assert last is not None
             self.last_block_time_ns = _ns(last.header.time)
             seen = self.blocks.seen_commit(stored)
-            self.last_commit_ns = _ns(seen.signatures[0].timestamp) if seen and seen.signatures else self.last_block_time_ns
+            self.last_commit_ns = (
+                _ns(seen.signatures[0].timestamp)
+                if seen and seen.signatures
+                else self.last_block_time_ns
+            )
             if self.app.consensus_params.HasField("block"):
                 self.consensus_params.CopyFrom(self.app.consensus_params)
 
@@ -167,7 +175,10 @@ class EmbeddedEngine:
         import json
 
         g = self.genesis
-        genesis_validators = [abci.ValidatorUpdate(pub_key=keys_pb2.PublicKey(ed25519=v.pub_key), power=v.power) for v in g.validators]
+        genesis_validators = [
+            abci.ValidatorUpdate(pub_key=keys_pb2.PublicKey(ed25519=v.pub_key), power=v.power)
+            for v in g.validators
+        ]
         response = self.app.init_chain(
             abci.RequestInitChain(
                 time=_timestamp(g.genesis_time_ns),
@@ -204,6 +215,10 @@ class EmbeddedEngine:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
+                if self.halt_height and self.height >= self.halt_height:
+                    log.info("halt-height %d reached: no more blocks", self.halt_height)
+                    self.halted = True
+                    return
                 self._wait_for_next_block()
                 if self._stop.is_set():
                     return
@@ -273,7 +288,7 @@ class EmbeddedEngine:
             votes = [
                 abci.VoteInfo(
                     validator=abci.Validator(address=v.address, power=v.voting_power),
-                    block_id_flag=BLOCK_ID_FLAG_COMMIT if v.address == me else 1,
+                    block_id_flag=BLOCK_ID_FLAG_COMMIT if v.address == me else BLOCK_ID_FLAG_ABSENT,
                 )
                 for v in prev_vals.validators
             ]
@@ -304,7 +319,9 @@ class EmbeddedEngine:
         txs = list(proposal.txs)
 
         header = types_pb2.Header(
-            version=version_pb2.Consensus(block=BLOCK_PROTOCOL, app=self.consensus_params.version.app),
+            version=version_pb2.Consensus(
+                block=BLOCK_PROTOCOL, app=self.consensus_params.version.app
+            ),
             chain_id=chain_id,
             height=height,
             time=_timestamp(block_time_ns),
@@ -368,7 +385,7 @@ class EmbeddedEngine:
             block_id=block_id,
             signatures=[
                 types_pb2.CommitSig(
-                    block_id_flag=BLOCK_ID_FLAG_COMMIT if v.address == me else 1,
+                    block_id_flag=BLOCK_ID_FLAG_COMMIT if v.address == me else BLOCK_ID_FLAG_ABSENT,
                     validator_address=v.address if v.address == me else b"",
                     timestamp=vote_ts if v.address == me else None,
                     signature=signature if v.address == me else b"",
@@ -378,9 +395,13 @@ class EmbeddedEngine:
         )
         following = self._apply_updates(next_validators, list(results.validator_updates))
         tx_hashes = [hashlib.sha256(tx).digest() for tx in txs]
-        extra = BlockStore.save_ops(block, block_bytes, block_id, seen_commit, results, validators, next_validators)
+        extra = BlockStore.save_ops(
+            block, block_bytes, block_id, seen_commit, results, validators, next_validators
+        )
         if following is not next_validators:
-            extra.append(("blocks", b"V" + (height + 2).to_bytes(8, "big"), following.SerializeToString()))
+            extra.append(
+                ("blocks", b"V" + (height + 2).to_bytes(8, "big"), following.SerializeToString())
+            )
         extra.extend(Indexer.block_ops(height, txs, tx_hashes, results))
         self.app.commit(abci.RequestCommit(), extra_ops=extra)
         self.last_block_time_ns = block_time_ns

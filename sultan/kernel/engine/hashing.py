@@ -67,7 +67,9 @@ def validator_set_hash(validators: Sequence[Any]) -> bytes:
     """`ValidatorSet.Hash()` over SimpleValidator{pub_key, voting_power} of each validator."""
     return merkle.hash_from_byte_slices(
         [
-            validator_pb2.SimpleValidator(pub_key=v.pub_key, voting_power=v.voting_power).SerializeToString()
+            validator_pb2.SimpleValidator(
+                pub_key=v.pub_key, voting_power=v.voting_power
+            ).SerializeToString()
             for v in validators
         ]
     )
@@ -93,11 +95,15 @@ def results_hash(tx_results: Sequence[Any]) -> bytes:
 
 
 def part_set_header(block_bytes: bytes) -> Any:
-    parts = [block_bytes[i : i + BLOCK_PART_SIZE] for i in range(0, len(block_bytes), BLOCK_PART_SIZE)]
+    parts = [
+        block_bytes[i : i + BLOCK_PART_SIZE] for i in range(0, len(block_bytes), BLOCK_PART_SIZE)
+    ]
     return types_pb2.PartSetHeader(total=len(parts), hash=merkle.hash_from_byte_slices(parts))
 
 
-def vote_sign_bytes(chain_id: str, vote_type: int, height: int, round_: int, block_id: Any, timestamp: Any) -> bytes:
+def vote_sign_bytes(
+    chain_id: str, vote_type: Any, height: int, round_: int, block_id: Any, timestamp: Any
+) -> bytes:
     """`VoteSignBytes`: the length-delimited CanonicalVote a validator signs."""
     canonical = canonical_pb2.CanonicalVote(
         type=vote_type, height=height, round=round_, timestamp=timestamp, chain_id=chain_id

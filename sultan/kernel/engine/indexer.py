@@ -45,18 +45,37 @@ class Indexer:
         self.db = db
 
     @staticmethod
-    def block_ops(height: int, txs: Sequence[bytes], tx_hashes: Sequence[bytes], results: Any) -> list[WriteOp]:
+    def block_ops(
+        height: int, txs: Sequence[bytes], tx_hashes: Sequence[bytes], results: Any
+    ) -> list[WriteOp]:
         ops: list[WriteOp] = []
-        for index, (tx, tx_hash, result) in enumerate(zip(txs, tx_hashes, results.tx_results, strict=True)):
+        for index, (tx, tx_hash, result) in enumerate(
+            zip(txs, tx_hashes, results.tx_results, strict=True)
+        ):
             record = abci.TxResult(height=height, index=index, tx=tx, result=result)
             ops.append(("txindex", b"T" + tx_hash, record.SerializeToString()))
             suffix = _BE64.pack(height) + _BE32.pack(index)
             for key, values in _attributes(result.events).items():
                 for value in values:
-                    ops.append(("txindex", b"E" + escape_key(key.encode()) + escape_key(value.encode()) + suffix, b""))
+                    ops.append(
+                        (
+                            "txindex",
+                            b"E" + escape_key(key.encode()) + escape_key(value.encode()) + suffix,
+                            b"",
+                        )
+                    )
         for key, values in _attributes(results.events).items():
             for value in values:
-                ops.append(("txindex", b"K" + escape_key(key.encode()) + escape_key(value.encode()) + _BE64.pack(height), b""))
+                ops.append(
+                    (
+                        "txindex",
+                        b"K"
+                        + escape_key(key.encode())
+                        + escape_key(value.encode())
+                        + _BE64.pack(height),
+                        b"",
+                    )
+                )
         return ops
 
     def tx(self, tx_hash: bytes) -> Any | None:
@@ -69,7 +88,9 @@ class Indexer:
 
     # -- tx_search --------------------------------------------------------------------------
 
-    def search_txs(self, conditions: Sequence[Condition], tx_hash_of: Any, block_txs: Any, latest: int) -> list[Any]:
+    def search_txs(
+        self, conditions: Sequence[Condition], tx_hash_of: Any, block_txs: Any, latest: int
+    ) -> list[Any]:
         """All TxResults matching, ordered by (height, index)."""
         found: dict[tuple[int, int], Any] = {}
         for height, index, record in self._tx_candidates(conditions, block_txs, latest):
@@ -86,7 +107,9 @@ class Indexer:
                     )
         return [found[k] for k in sorted(found)]
 
-    def _tx_candidates(self, conditions: Sequence[Condition], block_txs: Any, latest: int) -> Iterator[tuple[int, int, Any]]:
+    def _tx_candidates(
+        self, conditions: Sequence[Condition], block_txs: Any, latest: int
+    ) -> Iterator[tuple[int, int, Any]]:
         for c in conditions:
             if c.key == "tx.hash" and c.op == "=" and isinstance(c.operand, str):
                 try:
@@ -97,7 +120,11 @@ class Indexer:
                     yield record.height, record.index, record
                 return
         for c in conditions:
-            if c.key == "tx.height" and isinstance(c.operand, Decimal) and c.op in ("=", "<", "<=", ">", ">="):
+            if (
+                c.key == "tx.height"
+                and isinstance(c.operand, Decimal)
+                and c.op in ("=", "<", "<=", ">", ">=")
+            ):
                 lo, hi = _height_range(c, latest)
                 for height in range(lo, hi + 1):
                     yield from block_txs(height)
@@ -121,10 +148,15 @@ class Indexer:
 
     # -- block_search ---------------------------------------------------------------------
 
-    def search_blocks(self, conditions: Sequence[Condition], block_events: Any, latest: int, base: int) -> list[int]:
+    def search_blocks(
+        self, conditions: Sequence[Condition], block_events: Any, latest: int, base: int
+    ) -> list[int]:
         heights: list[int] = []
         candidates: Iterator[int]
-        height_cond = next((c for c in conditions if c.key == "block.height" and isinstance(c.operand, Decimal)), None)
+        height_cond = next(
+            (c for c in conditions if c.key == "block.height" and isinstance(c.operand, Decimal)),
+            None,
+        )
         eq = next((c for c in conditions if c.op == "=" and isinstance(c.operand, str)), None)
         if height_cond is not None:
             lo, hi = _height_range(height_cond, latest)
@@ -132,7 +164,8 @@ class Indexer:
         elif eq is not None:
             prefix = b"K" + escape_key(eq.key.encode()) + escape_key(eq.operand.encode())  # type: ignore[union-attr]
             candidates = (
-                _BE64.unpack(k[-8:])[0] for k, _ in self.db.iterate("txindex", prefix, prefix_end(prefix))
+                _BE64.unpack(k[-8:])[0]
+                for k, _ in self.db.iterate("txindex", prefix, prefix_end(prefix))
             )
         else:
             candidates = iter(range(max(base, 1), latest + 1))
@@ -146,7 +179,9 @@ class Indexer:
             if matches_all(conditions, attrs):
                 heights.append(height)
                 if len(heights) > MAX_SEARCH_RESULTS:
-                    raise SearchTooBroadError(f"query matches more than {MAX_SEARCH_RESULTS} blocks")
+                    raise SearchTooBroadError(
+                        f"query matches more than {MAX_SEARCH_RESULTS} blocks"
+                    )
         return sorted(heights)
 
 

@@ -55,7 +55,11 @@ class Condition:
                     return True
             elif self.op == "=" and value == self.operand:
                 return True
-            elif self.op != "=" and isinstance(self.operand, str) and _compare(value, self.op, self.operand):
+            elif (
+                self.op != "="
+                and isinstance(self.operand, str)
+                and _compare(value, self.op, self.operand)
+            ):
                 return True
         return False
 
@@ -91,7 +95,7 @@ def parse_query(text: str) -> list[Condition]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise QuerySyntaxError(f"unexpected input at position {pos}: {text[pos:pos + 20]!r}")
+            raise QuerySyntaxError(f"unexpected input at position {pos}: {text[pos : pos + 20]!r}")
         pos = m.end()
         tokens.append(m)
     if not tokens:

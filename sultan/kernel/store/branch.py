@@ -166,7 +166,5 @@ class PrefixStore:
         for key, value in self.parent.iterate(lo, hi, reverse):
             yield key[cut:], value
 
-    def iterate_prefix(
-        self, prefix: bytes, reverse: bool = False
-    ) -> Iterator[tuple[bytes, bytes]]:
+    def iterate_prefix(self, prefix: bytes, reverse: bool = False) -> Iterator[tuple[bytes, bytes]]:
         return self.iterate(prefix or None, prefix_end(prefix) if prefix else None, reverse)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import attrs
 import msgpack
@@ -88,12 +88,17 @@ class RecordCodec(Generic[V]):
         row = msgpack.unpackb(data, raw=False, strict_map_key=True, use_list=True)
         if not isinstance(row, list) or len(row) != len(self.fields):
             raise ValueError(f"corrupt {self.cls.__name__} record")
-        return self.cls(*[tuple(v) if isinstance(v, list) else v for v in row])
+        values = [tuple(v) if isinstance(v, list) else v for v in row]
+        return cast(V, self.cls(*values))
 
 
 def _check_canonical(value: Any, where: str) -> None:
     if isinstance(value, bool | int | str | bytes) or value is None:
-        if isinstance(value, int) and not isinstance(value, bool) and not -(1 << 256) < value < 1 << 256:
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not -(1 << 256) < value < 1 << 256
+        ):
             raise OverflowError(f"{where}: integer out of 256-bit range")
         return
     if isinstance(value, list | tuple):
@@ -152,7 +157,9 @@ class Map(Generic[K, V]):
     def delete(self, kv: KVStore, key: K) -> None:
         kv.delete(self._key(key))
 
-    def items(self, kv: KVReader, start: K | None = None, reverse: bool = False) -> Iterator[tuple[K, V]]:
+    def items(
+        self, kv: KVReader, start: K | None = None, reverse: bool = False
+    ) -> Iterator[tuple[K, V]]:
         lo = self._key(start) if start is not None else self.prefix
         cut = len(self.prefix)
         for raw_key, raw_value in kv.iterate(lo, prefix_end(self.prefix), reverse):

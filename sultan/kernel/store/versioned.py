@@ -163,8 +163,12 @@ class CommittedState:
         if version != self.height + 1:
             raise ValueError(f"commit of version {version} after {self.height}")
         change_map = dict(changes)
-        touched = {k for k in self.store_keys if any(c.startswith(store_prefix(k)) for c in change_map)}
-        unknown = [c for c in change_map if not any(c.startswith(store_prefix(k)) for k in self.store_keys)]
+        touched = {
+            k for k in self.store_keys if any(c.startswith(store_prefix(k)) for c in change_map)
+        }
+        unknown = [
+            c for c in change_map if not any(c.startswith(store_prefix(k)) for k in self.store_keys)
+        ]
         if unknown:
             raise ValueError(f"write outside any module store: {unknown[0]!r}")
         roots = dict(self.module_roots)
@@ -175,7 +179,9 @@ class CommittedState:
         ops: list[WriteOp] = []
         for key, value in sorted(change_map.items()):
             esc = escape_key(key)
-            prev = self.db.seek_prev("history", esc + _BE64.pack(version - 1) if version > 0 else esc)
+            prev = self.db.seek_prev(
+                "history", esc + _BE64.pack(version - 1) if version > 0 else esc
+            )
             if prev is not None and len(prev[0]) == len(esc) + 8 and prev[0].startswith(esc):
                 ops.append(("obsolete", ver + prev[0], b""))
             ops.append(("state", key, value))
@@ -196,7 +202,9 @@ class CommittedState:
         ops.append(("meta", META_EARLIEST, _BE64.pack(earliest)))
         return ops, app_hash, roots
 
-    def apply_commit(self, version: int, app_hash: bytes, roots: dict[str, bytes], keep_recent: int) -> None:
+    def apply_commit(
+        self, version: int, app_hash: bytes, roots: dict[str, bytes], keep_recent: int
+    ) -> None:
         """Update the in-memory view after the batch from `prepare_commit` was written."""
         self.height = version
         self.app_hash = app_hash

@@ -87,7 +87,9 @@ class GasKVStore:
 
     def set(self, key: bytes, value: bytes) -> None:
         self.meter.consume(self.config.write_cost_flat, "WriteFlat")
-        self.meter.consume(self.config.write_cost_per_byte * (len(key) + len(value)), "WritePerByte")
+        self.meter.consume(
+            self.config.write_cost_per_byte * (len(key) + len(value)), "WritePerByte"
+        )
         self.parent.set(key, value)
 
     def delete(self, key: bytes) -> None:
@@ -99,5 +101,7 @@ class GasKVStore:
     ) -> Iterator[tuple[bytes, bytes]]:
         for key, value in self.parent.iterate(start, end, reverse):
             self.meter.consume(self.config.iter_next_cost_flat, "IterNextFlat")
-            self.meter.consume(self.config.read_cost_per_byte * (len(key) + len(value)), "ValuePerByte")
+            self.meter.consume(
+                self.config.read_cost_per_byte * (len(key) + len(value)), "ValuePerByte"
+            )
             yield key, value

@@ -31,11 +31,16 @@ def validate_genesis(state: dict[str, Any]) -> None:
 
 
 def init_genesis(keeper: CounterKeeper, ctx: Context, state: dict[str, Any]) -> None:
-    keeper.set_params(ctx, Params(max_amount=int(state.get("params", {}).get("max_amount", "1000"))))
+    keeper.set_params(
+        ctx, Params(max_amount=int(state.get("params", {}).get("max_amount", "1000")))
+    )
     value = int(state.get("value", "0"))
     if value:
         keeper.add(ctx, value)
 
 
 def export_genesis(keeper: CounterKeeper, ctx: Context) -> dict[str, Any]:
-    return {"value": str(keeper.value(ctx)), "params": {"max_amount": str(keeper.params(ctx).max_amount)}}
+    return {
+        "value": str(keeper.value(ctx)),
+        "params": {"max_amount": str(keeper.params(ctx).max_amount)},
+    }

@@ -44,8 +44,18 @@ def sultan_msg_handlers(register: Callable[..., None]) -> None:
 
 @hookimpl
 def sultan_query_services(register: Callable[..., None]) -> None:
-    register("/counter.v1.Query/Count", counter_pb2.QueryCountRequest, counter_pb2.QueryCountResponse, partial(queries.count, keeper))
-    register("/counter.v1.Query/Params", counter_pb2.QueryParamsRequest, counter_pb2.QueryParamsResponse, partial(queries.params, keeper))
+    register(
+        "/counter.v1.Query/Count",
+        counter_pb2.QueryCountRequest,
+        counter_pb2.QueryCountResponse,
+        partial(queries.count, keeper),
+    )
+    register(
+        "/counter.v1.Query/Params",
+        counter_pb2.QueryParamsRequest,
+        counter_pb2.QueryParamsResponse,
+        partial(queries.params, keeper),
+    )
 
 
 @hookimpl
