@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sultan.kernel.crypto.merkle import uvarint
 from sultan.pb.tendermint.abci import types_pb2 as abci
 
 
@@ -88,12 +89,14 @@ class Mempool:
         out, total_bytes, total_gas = [], 0, 0
         with self._lock:
             for tx, gas in self._txs.values():
-                if max_bytes > -1 and total_bytes + len(tx) > max_bytes:
+                # Each tx costs its bytes plus its protobuf framing inside Data.txs.
+                size = len(tx) + 1 + len(uvarint(len(tx)))
+                if max_bytes > -1 and total_bytes + size > max_bytes:
                     break
                 if max_gas > -1 and total_gas + gas > max_gas:
                     break
                 out.append(tx)
-                total_bytes += len(tx)
+                total_bytes += size
                 total_gas += gas
         return out
 

@@ -197,6 +197,9 @@ def load_modules(enabled: Sequence[str], plugins: Mapping[str, object] | None = 
     harness); other names are looked up in the `sultan.modules` entry-point group.
     """
     plugins = dict(plugins or {})
+    for index, name in enumerate(enabled):
+        if name in enabled[:index]:
+            raise ModuleWiringError(f"module {name!r} is enabled twice")
     installed = installed_modules()
     pm = _new_plugin_manager()
     for name in enabled:
@@ -218,7 +221,8 @@ def load_modules(enabled: Sequence[str], plugins: Mapping[str, object] | None = 
             )
         try:
             pm.register(obj, name=name)
-        except pluggy.PluginValidationError as exc:
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            # ValueError: one plugin object registered under two module names.
             raise ModuleWiringError(f"module {name!r}: {exc}") from None
     try:
         pm.check_pending()
@@ -272,7 +276,7 @@ def load_modules(enabled: Sequence[str], plugins: Mapping[str, object] | None = 
 def _check_definitions(definitions: list[ModuleDefinition]) -> None:
     names = [d.name for d in definitions]
     store_owner: dict[str, str] = {}
-    for index, d in enumerate(definitions):
+    for d in definitions:
         if not _NAME_RE.match(d.name):
             raise ModuleWiringError(f"module {d.name!r}: names must match {_NAME_RE.pattern}")
         if d.consensus_version < 1:
@@ -294,11 +298,6 @@ def _check_definitions(definitions: list[ModuleDefinition]) -> None:
                 raise ModuleWiringError(
                     f"module {d.name!r} requires module {required!r}, which is not enabled "
                     "in plugins.toml"
-                )
-            if names.index(required) > index:
-                raise ModuleWiringError(
-                    f"module {d.name!r} requires {required!r}: list {required!r} before "
-                    f"{d.name!r} in plugins.toml"
                 )
 
 

@@ -70,6 +70,7 @@ class NodeProcess:
         ]
 
     def start(self, wait: bool = True, timeout: float = 60.0) -> NodeProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         env = dict(os.environ, **(self.env or {}))
         self.proc = subprocess.Popen(self.args(), stdout=log, stderr=subprocess.STDOUT, env=env)

@@ -95,7 +95,6 @@ class Application:
         ]
         for module in modules.modules:
             self.ante_chain.extend(module.ante_decorators)
-        self.msg_classes = {url: r.message_class for url, r in modules.msg_routes.items()}
         self.keepers = modules.keepers
         # Writes of the block in flight (genesis writes land here too, committed with the
         # first block, as the Cosmos SDK does).
@@ -270,7 +269,7 @@ class Application:
     def process_proposal(self, req: Any) -> Any:
         for tx in req.txs:
             try:
-                decode_tx(tx, self.msg_classes)
+                decode_tx(tx, self.modules.msg_routes)
             except SdkError:
                 return abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.REJECT)
         return abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.ACCEPT)
@@ -336,7 +335,7 @@ class Application:
         """Decode, ante, then messages; a failure after the ante keeps fee and sequence."""
         simulate = mode == ExecMode.SIMULATE
         try:
-            tx = decode_tx(raw, self.msg_classes)
+            tx = decode_tx(raw, self.modules.msg_routes)
         except SdkError as exc:
             return _error_result(exc, 0, 0)
         gas_limit = tx.gas_limit

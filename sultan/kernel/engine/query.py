@@ -8,9 +8,10 @@ Conditions are joined by AND; operators =, <, <=, >, >=, CONTAINS, EXISTS; opera
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import attrs
 
@@ -64,13 +65,32 @@ class Condition:
         return False
 
 
+_LEADING_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
 def _number(text: str) -> Decimal | None:
+    # Values compare by their leading number, as CometBFT does: "100usultan" is 100. Only
+    # that prefix is read (never Decimal(text): it accepts "NaN", "1e5", "1_000", " 5").
+    match = _LEADING_NUMBER.match(text)
+    return Decimal(match.group(0)) if match else None
+
+
+def _check_date_or_time(kw: str, text: str) -> None:
     try:
-        return Decimal(text)
-    except InvalidOperation:
-        # Coin amounts like "100usultan" compare by their leading number, as CometBFT does.
-        match = re.match(r"^-?[0-9]+(?:\.[0-9]+)?", text)
-        return Decimal(match.group(0)) if match else None
+        if kw == "DATE" and _DATE.fullmatch(text):
+            datetime.date.fromisoformat(text)
+            return
+        if kw == "TIME" and _TIME.fullmatch(text):
+            datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return
+    except ValueError:
+        pass
+    expected = "yyyy-mm-dd" if kw == "DATE" else "an RFC 3339 time like 2006-01-02T15:04:05Z"
+    raise QuerySyntaxError(f"invalid {kw} {text!r}: expected {expected}")
 
 
 def _compare(a: object, op: str, b: object) -> bool:
@@ -122,11 +142,17 @@ def parse_query(text: str) -> list[Condition]:
             elif val.group("num") is not None:
                 operand = Decimal(val.group("num"))
             elif val.group("date") is not None:
+                _check_date_or_time(val.group("kw"), val.group("date"))
                 operand = val.group("date")
             else:
                 raise QuerySyntaxError(f"invalid operand for {key_tok.group('key')} {op}")
-            if op == "CONTAINS" and not isinstance(operand, str):
+            if op == "CONTAINS" and val.group("str") is None:
                 raise QuerySyntaxError("CONTAINS needs a quoted string")
+            if op not in ("=", "CONTAINS") and val.group("str") is not None:
+                raise QuerySyntaxError(
+                    f"{key_tok.group('key')} {op} '{operand}': a quoted string supports only "
+                    "= and CONTAINS (compare numbers, DATE or TIME)"
+                )
             conditions.append(Condition(key_tok.group("key"), op, operand))
             i += 3
         if i < len(tokens):

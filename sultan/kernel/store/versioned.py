@@ -160,7 +160,8 @@ class CommittedState:
         keep_recent=0 keeps every version; otherwise versions older than
         `version - keep_recent + 1` are pruned in the same batch.
         """
-        if version != self.height + 1:
+        # The first commit may be at a genesis `initial_height` > 1; later ones follow on.
+        if version < 1 or (self.height and version != self.height + 1):
             raise ValueError(f"commit of version {version} after {self.height}")
         change_map = dict(changes)
         touched = {
@@ -188,7 +189,7 @@ class CommittedState:
             ops.append(("history", esc + ver, b"\x00" if value is None else b"\x01" + value))
             if value is None:
                 ops.append(("obsolete", ver + esc + ver, b""))
-        earliest = self.earliest or 1
+        earliest = self.earliest or version
         if keep_recent > 0 and version - keep_recent + 1 > earliest:
             new_earliest = version - keep_recent + 1
             for okey, _ in self.db.iterate("obsolete", None, _BE64.pack(new_earliest + 1)):
@@ -210,6 +211,6 @@ class CommittedState:
         self.app_hash = app_hash
         self.module_roots = roots
         if not self.earliest:
-            self.earliest = 1
+            self.earliest = version
         if keep_recent > 0 and version - keep_recent + 1 > self.earliest:
             self.earliest = version - keep_recent + 1

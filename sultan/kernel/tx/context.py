@@ -73,9 +73,14 @@ class Context:
     def is_check(self) -> bool:
         return self.mode in (ExecMode.CHECK, ExecMode.RECHECK)
 
-    def kv(self, store_key: str) -> PrefixStore:
-        """The module's own key space, gas-metered."""
-        return PrefixStore(GasKVStore(self.store, self.gas_meter), store_prefix(store_key))  # type: ignore[arg-type]
+    def kv(self, store_key: str) -> GasKVStore:
+        """The module's own key space, gas-metered.
+
+        Gas is charged on the module's own keys (the prefix view is below the meter), as the
+        SDK's `ctx.KVStore(key)` charges on keys inside the module's store.
+        """
+        prefixed = PrefixStore(self.store, store_prefix(store_key))  # type: ignore[arg-type]
+        return GasKVStore(prefixed, self.gas_meter)
 
     def emit(self, event: Event) -> None:
         self.events.emit(event)

@@ -86,10 +86,11 @@ class GasKVStore:
         return self.parent.get(key) is not None
 
     def set(self, key: bytes, value: bytes) -> None:
+        # Key and value bytes are separate charges, as in the SDK: running out on the key
+        # leaves gas_used without the value's cost.
         self.meter.consume(self.config.write_cost_flat, "WriteFlat")
-        self.meter.consume(
-            self.config.write_cost_per_byte * (len(key) + len(value)), "WritePerByte"
-        )
+        self.meter.consume(self.config.write_cost_per_byte * len(key), "WritePerByte")
+        self.meter.consume(self.config.write_cost_per_byte * len(value), "WritePerByte")
         self.parent.set(key, value)
 
     def delete(self, key: bytes) -> None:
@@ -99,9 +100,23 @@ class GasKVStore:
     def iterate(
         self, start: bytes | None = None, end: bytes | None = None, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
-        for key, value in self.parent.iterate(start, end, reverse):
-            self.meter.consume(self.config.iter_next_cost_flat, "IterNextFlat")
-            self.meter.consume(
-                self.config.read_cost_per_byte * (len(key) + len(value)), "ValuePerByte"
-            )
-            yield key, value
+        """Charges as the SDK's gas iterator: creating it pays for the first item (or just the
+        seek if there is none), and each step past an item pays for that item again."""
+        parent = iter(self.parent.iterate(start, end, reverse))
+        current = next(parent, None)
+        self._seek_gas(current)
+        return self._steps(parent, current)
+
+    def _steps(
+        self, parent: Iterator[tuple[bytes, bytes]], current: tuple[bytes, bytes] | None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        while current is not None:
+            yield current
+            self._seek_gas(current)  # the SDK's Next(): charge the item being left
+            current = next(parent, None)
+
+    def _seek_gas(self, item: tuple[bytes, bytes] | None) -> None:
+        if item is not None:
+            self.meter.consume(self.config.read_cost_per_byte * len(item[0]), "ValuePerByte")
+            self.meter.consume(self.config.read_cost_per_byte * len(item[1]), "ValuePerByte")
+        self.meter.consume(self.config.iter_next_cost_flat, "IterNextFlat")

@@ -1,0 +1,135 @@
+"""The gRPC server (port 9090): Cosmos query services with server reflection.
+
+Served services:
+- `cosmos.base.tendermint.v1beta1.Service` and `cosmos.base.node.v1beta1.Service`
+  (from the block store, via `services.CosmosServices`);
+- every query method an enabled module registers (`sultan_query_services`), through one
+  generic handler per service that passes the request bytes to `Application.run_query`;
+- `grpc.reflection.v1alpha.ServerReflection`, listing all of the above.
+
+As in the Cosmos SDK, the `x-cosmos-block-height` request metadata picks the state height
+(0 = latest) and the height used comes back in the same response header. Query errors
+become gRPC statuses (`QueryError.status` names such as "NotFound").
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent import futures
+from typing import Any
+
+import grpc
+from google.protobuf.message import DecodeError
+from grpc_reflection.v1alpha import reflection
+
+from sultan.api.services import HEIGHT_HEADER, BuiltinMethod, CosmosServices, classify, parse_height
+
+log = logging.getLogger("sultan.grpc")
+
+
+def _split(method: str) -> tuple[str, str]:
+    """ "/pkg.Service/Method" → ("pkg.Service", "Method")."""
+    service, _, name = method.strip("/").partition("/")
+    return service, name
+
+
+class GrpcServer:
+    def __init__(self, node: Any, *, max_workers: int | None = None) -> None:
+        self.node = node
+        self.services = CosmosServices(node)
+        self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
+        self._server: grpc.Server | None = None
+        self.service_names: list[str] = []
+
+    # -- handlers -------------------------------------------------------------------------
+
+    def _builtin(self, bm: BuiltinMethod) -> Callable[[bytes, Any], bytes]:
+        def behavior(raw: bytes, context: Any) -> bytes:
+            try:
+                request = bm.request_class.FromString(raw)
+            except DecodeError as exc:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid request: {exc}")
+            try:
+                response = bm.call(request)
+            except Exception as exc:
+                code, message = classify(exc)
+                if code == grpc.StatusCode.INTERNAL:
+                    log.exception("gRPC %s failed", bm.method)
+                context.abort(code, message)
+            return response.SerializeToString()  # type: ignore[no-any-return]
+
+        return behavior
+
+    def _module_query(self, method: str) -> Callable[[bytes, Any], bytes]:
+        app = self.node.app
+
+        def behavior(raw: bytes, context: Any) -> bytes:
+            try:
+                metadata = {k.lower(): v for k, v in context.invocation_metadata()}
+                height = parse_height(metadata.get(HEIGHT_HEADER))
+                data, used = app.run_query(method, raw, height)
+            except Exception as exc:
+                code, message = classify(exc)
+                if code == grpc.StatusCode.INTERNAL:
+                    log.exception("gRPC %s failed", method)
+                context.abort(code, message)
+            context.send_initial_metadata(((HEIGHT_HEADER, str(used)),))
+            return data  # type: ignore[no-any-return]
+
+        return behavior
+
+    def handlers(self) -> list[grpc.GenericRpcHandler]:
+        by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
+        for bm in self.services.methods():
+            service, name = _split(bm.method)
+            by_service.setdefault(service, {})[name] = grpc.unary_unary_rpc_method_handler(
+                self._builtin(bm)
+            )
+        builtin = set(by_service)
+        for method in self.node.modules.queries:
+            service, name = _split(method)
+            if service in builtin:
+                log.warning("module query %s ignored: %s is served by the node", method, service)
+                continue
+            by_service.setdefault(service, {})[name] = grpc.unary_unary_rpc_method_handler(
+                self._module_query(method)
+            )
+        self.service_names = sorted(by_service)
+        return [grpc.method_handlers_generic_handler(s, m) for s, m in sorted(by_service.items())]
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self, host: str, port: int) -> int:
+        """Bind and start; returns the bound port. Raises RuntimeError if binding fails."""
+        cfg = self.node.config.app.grpc
+        server = grpc.server(
+            futures.ThreadPoolExecutor(
+                max_workers=self.max_workers, thread_name_prefix="sultan-grpc"
+            ),
+            options=[
+                ("grpc.max_receive_message_length", cfg.max_recv_msg_size),
+                ("grpc.max_send_message_length", cfg.max_send_msg_size),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        server.add_generic_rpc_handlers(tuple(self.handlers()))
+        reflection.enable_server_reflection((*self.service_names, reflection.SERVICE_NAME), server)
+        target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        bound = server.add_insecure_port(target)
+        if not bound:
+            raise RuntimeError(f"failed to bind {target}")
+        server.start()
+        self._server = server
+        return bound
+
+    def stop(self, grace: float | None = 1.0) -> threading.Event:
+        if self._server is None:
+            done = threading.Event()
+            done.set()
+            return done
+        event: threading.Event = self._server.stop(grace)
+        self._server = None
+        return event

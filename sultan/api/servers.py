@@ -1,0 +1,201 @@
+"""Starting and stopping the node's API servers: RPC, REST (if enabled), gRPC (if enabled).
+
+    servers = await start_servers(node)   # binds every configured address
+    ...
+    await servers.stop()
+
+Addresses come from config (`rpc.laddr`, `api.address`, `grpc.address`); port 0 picks a
+free port, reported as `rpc_port` / `rest_port` / `grpc_port`. A port that cannot be bound
+raises `ServerBindError` (an OSError) naming the server and the address, and nothing
+stays half-started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+from typing import Any
+
+import attrs
+from aiohttp import web
+
+from sultan.api.grpc_server import GrpcServer
+from sultan.api.rest import RESTServer
+from sultan.api.rpc import RPCServer
+
+LISTEN_BACKLOG = 128
+
+
+class ServerBindError(OSError):
+    """A server could not listen on its configured address."""
+
+    def __init__(
+        self, server: str, host: str, port: int, reason: str, code: int | None = None
+    ) -> None:
+        shown = f"[{host}]" if ":" in host else host
+        super().__init__(code or 0, f"{server}: cannot listen on {shown}:{port}: {reason}")
+        self.server = server
+        self.host = host
+        self.port = port
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return "address already in use"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return "address not available on this machine"
+    if exc.errno == errno.EACCES:
+        return "permission denied"
+    return exc.strerror or str(exc)
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def listen_socket(server: str, host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (SO_REUSEADDR, as Go's net.Listen sets it)."""
+    try:
+        sock = socket.socket(_family(host), socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ServerBindError(server, host, port, _reason(exc), exc.errno) from exc
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+        sock.setblocking(False)
+    except (OSError, OverflowError) as exc:
+        sock.close()
+        code = exc.errno if isinstance(exc, OSError) else None
+        reason = _reason(exc) if isinstance(exc, OSError) else str(exc)
+        raise ServerBindError(server, host, port, reason, code) from exc
+    return sock
+
+
+def _probe(server: str, host: str, port: int) -> None:
+    """Fail early with a clear reason if host:port cannot be bound (gRPC only says "failed")."""
+    if port == 0:
+        return
+    listen_socket(server, host, port).close()
+
+
+@attrs.define
+class Servers:
+    rpc_host: str
+    rpc_port: int
+    rest_host: str | None = None
+    rest_port: int | None = None
+    grpc_host: str | None = None
+    grpc_port: int | None = None
+    _runners: list[web.AppRunner] = attrs.field(factory=list)
+    _rpc: RPCServer | None = None
+    _grpc: GrpcServer | None = None
+    _stopped: bool = False
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._rpc is not None:
+            self._rpc.service.close()
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        if self._grpc is not None:
+            done = self._grpc.stop(grace=1.0)
+            await asyncio.to_thread(done.wait, 10.0)
+
+
+class _Refuse(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
+class LimitedSockSite(web.SockSite):
+    """A SockSite that closes connections beyond `max_connections` at once (0 = no limit),
+    for `rpc.max_open_connections` / `api.max-open-connections`."""
+
+    def __init__(self, runner: web.BaseRunner, sock: socket.socket, max_connections: int) -> None:
+        super().__init__(runner, sock, backlog=LISTEN_BACKLOG)
+        self.max_connections = max_connections
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)  # registers the site with its runner
+        server = self._runner.server
+        assert server is not None
+        limit = self.max_connections
+
+        def factory() -> asyncio.Protocol:
+            if limit and len(server.connections) >= limit:
+                return _Refuse()
+            return server()
+
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(factory, sock=self._sock, backlog=self._backlog)
+
+
+async def _serve(
+    app: web.Application, sock: socket.socket, max_connections: int = 0, **handler_args: Any
+) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None, **handler_args)
+    await runner.setup()
+    try:
+        site = LimitedSockSite(runner, sock, max_connections)
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
+async def start_servers(node: Any) -> Servers:
+    """Start every enabled API server of `node`; on any failure, stop those already started."""
+    cfg = node.config
+    rpc_host, rpc_port = cfg.node.rpc.listen
+    servers: Servers | None = None
+    rpc = RPCServer(node)
+    sock = listen_socket("RPC", rpc_host, rpc_port)
+    try:
+        runner = await _serve(
+            rpc.make_app(), sock, cfg.node.rpc.max_open_connections, **rpc.handler_args()
+        )
+    except BaseException:
+        sock.close()
+        raise
+    bound_port = sock.getsockname()[1]
+    rpc.service.rpc_address = (
+        f"tcp://{rpc_host}:{bound_port}"
+        if ":" not in rpc_host
+        else f"tcp://[{rpc_host}]:{bound_port}"
+    )
+    rpc.service.attach(asyncio.get_running_loop())
+    servers = Servers(rpc_host=rpc_host, rpc_port=bound_port, runners=[runner], rpc=rpc)
+    try:
+        if cfg.app.api.enable:
+            host, port = cfg.app.api.listen
+            rest = RESTServer(node)
+            sock = listen_socket("REST", host, port)
+            try:
+                runner = await _serve(rest.make_app(), sock, cfg.app.api.max_open_connections)
+                servers._runners.append(runner)
+            except BaseException:
+                sock.close()
+                raise
+            servers.rest_host, servers.rest_port = host, sock.getsockname()[1]
+        if cfg.app.grpc.enable:
+            host, port = cfg.app.grpc.listen
+            _probe("gRPC", host, port)
+            grpc_server = GrpcServer(node)
+            try:
+                bound = grpc_server.start(host, port)
+            except RuntimeError as exc:
+                raise ServerBindError("gRPC", host, port, str(exc)) from exc
+            servers._grpc = grpc_server
+            servers.grpc_host, servers.grpc_port = host, bound
+    except BaseException:
+        await servers.stop()
+        raise
+    return servers

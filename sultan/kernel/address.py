@@ -1,0 +1,172 @@
+"""Account, validator and consensus addresses: bech32 text over 20- (or 32-) byte values.
+
+Account address = ripemd160(sha256(33-byte compressed secp256k1 public key)), the Cosmos
+SDK's `secp256k1.PubKey.Address()`. Module accounts have no key: their address is
+sha256(module name)[:20] (`authtypes.NewModuleAddress`). Text forms use the chain's
+prefixes: `sultan1…` accounts, `sultanvaloper1…` validator operators, `sultanvalcons1…`
+consensus keys, and the `…pub` variants for bech32 public keys.
+
+Decoding errors are `ErrInvalidAddress` with the SDK's wording ("decoding bech32 failed:
+…", "invalid Bech32 prefix; expected sultan, got cosmos") because clients show them as is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import bech32 as _bech32
+
+from sultan.kernel.errors import ErrInvalidAddress
+
+ACCOUNT_PREFIX = "sultan"
+ACCOUNT_PUB_PREFIX = "sultanpub"
+VALIDATOR_PREFIX = "sultanvaloper"
+VALIDATOR_PUB_PREFIX = "sultanvaloperpub"
+CONSENSUS_PREFIX = "sultanvalcons"
+CONSENSUS_PUB_PREFIX = "sultanvalconspub"
+
+ADDRESS_LENGTH = 20
+# Module-derived addresses (ADR-028, e.g. ICA or group policy accounts) are 32 bytes.
+DERIVED_ADDRESS_LENGTH = 32
+ACCEPTED_LENGTHS = (ADDRESS_LENGTH, DERIVED_ADDRESS_LENGTH)
+# Longer than BIP-173's 90 characters, as the SDK allows (32-byte addresses, long prefixes).
+MAX_BECH32_LENGTH = 1023
+
+_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _ripemd160(data: bytes) -> bytes:
+    try:
+        h = hashlib.new("ripemd160")
+    except ValueError:  # OpenSSL 3 without the legacy provider
+        from cryptography.hazmat.primitives import hashes
+
+        digest = hashes.Hash(hashes.RIPEMD160())
+        digest.update(data)
+        return digest.finalize()
+    h.update(data)
+    return h.digest()
+
+
+def pubkey_to_address(pub_key: bytes) -> bytes:
+    """The 20-byte account address of a 33-byte compressed secp256k1 public key."""
+    if len(pub_key) != 33:
+        raise ErrInvalidAddress(f"secp256k1 public key must be 33 bytes, got {len(pub_key)}")
+    return _ripemd160(hashlib.sha256(pub_key).digest())
+
+
+def module_address(name: str) -> bytes:
+    """The address of module `name`'s account: sha256(name)[:20], as the SDK derives it."""
+    return hashlib.sha256(name.encode()).digest()[:ADDRESS_LENGTH]
+
+
+def encode(prefix: str, data: bytes) -> str:
+    five = _bech32.convertbits(list(data), 8, 5, True)
+    if five is None:  # pragma: no cover - convertbits with padding never fails on bytes
+        raise ErrInvalidAddress("cannot convert address bytes to bech32")
+    return str(_bech32.bech32_encode(prefix, five))
+
+
+def _failure_reason(text: str) -> str:
+    """Why bech32 decoding failed, in the words of the Go bech32 library the SDK uses."""
+    if len(text) > MAX_BECH32_LENGTH:
+        return f"invalid bech32 string length {len(text)}"
+    if any(ord(c) < 33 or ord(c) > 126 for c in text):
+        return "invalid character in string: non-printable or non-ASCII"
+    if text.lower() != text and text.upper() != text:
+        return "string not all lowercase or all uppercase"
+    lowered = text.lower()
+    sep = lowered.rfind("1")
+    if sep < 1 or sep + 7 > len(lowered):
+        return f"invalid separator index {sep}"
+    for c in lowered[sep + 1 :]:
+        if c not in _CHARSET:
+            return f"invalid character not part of charset: {ord(c)}"
+    return "invalid checksum"
+
+
+def decode_any(text: str) -> tuple[str, bytes]:
+    """(prefix, bytes) of any bech32 string; raises ErrInvalidAddress."""
+    if not isinstance(text, str) or not text.strip():
+        raise ErrInvalidAddress("empty address string is not allowed")
+    hrp, five = None, None
+    if len(text) <= MAX_BECH32_LENGTH:
+        hrp, five = _bech32_decode_long(text)
+    if hrp is None or five is None:
+        raise ErrInvalidAddress(f"decoding bech32 failed: {_failure_reason(text)}")
+    data = _bech32.convertbits(five, 5, 8, False)
+    if data is None:
+        raise ErrInvalidAddress("decoding bech32 failed: invalid padding")
+    return hrp, bytes(data)
+
+
+def _bech32_decode_long(text: str) -> tuple[str | None, list[int] | None]:
+    """bech32.bech32_decode without BIP-173's 90-character cap."""
+    if text.lower() != text and text.upper() != text:
+        return None, None
+    if any(ord(c) < 33 or ord(c) > 126 for c in text):
+        return None, None
+    lowered = text.lower()
+    pos = lowered.rfind("1")
+    if pos < 1 or pos + 7 > len(lowered):
+        return None, None
+    if not all(c in _CHARSET for c in lowered[pos + 1 :]):
+        return None, None
+    hrp = lowered[:pos]
+    data = [_CHARSET.find(c) for c in lowered[pos + 1 :]]
+    if not _bech32.bech32_verify_checksum(hrp, data):
+        return None, None
+    return hrp, data[:-6]
+
+
+def decode(text: str, prefix: str = ACCOUNT_PREFIX) -> bytes:
+    """The bytes of a bech32 address with `prefix`, 20 or 32 bytes long."""
+    hrp, data = decode_any(text)
+    if hrp != prefix:
+        raise ErrInvalidAddress(f"invalid Bech32 prefix; expected {prefix}, got {hrp}")
+    verify_length(data)
+    return data
+
+
+def verify_length(data: bytes) -> None:
+    if not data:
+        raise ErrInvalidAddress("addresses cannot be empty")
+    if len(data) not in ACCEPTED_LENGTHS:
+        raise ErrInvalidAddress(
+            f"address length must be {ADDRESS_LENGTH} or {DERIVED_ADDRESS_LENGTH} bytes, "
+            f"got {len(data)}"
+        )
+
+
+class AddressCodec:
+    """Bytes ⇄ text for one prefix (the SDK's `address.Codec`)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def to_string(self, data: bytes) -> str:
+        verify_length(data)
+        return encode(self.prefix, data)
+
+    def to_bytes(self, text: str) -> bytes:
+        return decode(text, self.prefix)
+
+    def is_valid(self, text: str) -> bool:
+        try:
+            self.to_bytes(text)
+        except ErrInvalidAddress:
+            return False
+        return True
+
+
+ACCOUNT_CODEC = AddressCodec(ACCOUNT_PREFIX)
+VALIDATOR_CODEC = AddressCodec(VALIDATOR_PREFIX)
+CONSENSUS_CODEC = AddressCodec(CONSENSUS_PREFIX)
+
+
+def account_string(data: bytes) -> str:
+    return ACCOUNT_CODEC.to_string(data)
+
+
+def account_bytes(text: str) -> bytes:
+    return ACCOUNT_CODEC.to_bytes(text)

@@ -1,0 +1,71 @@
+"""secp256k1 ECDSA over SHA-256, as Cosmos account keys use it (libsecp256k1 via coincurve).
+
+Signatures are 64 bytes r‖s. Verification enforces the low-S rule (s ≤ n/2), as the Cosmos
+SDK does to make signatures non-malleable: the same tx cannot get a second valid encoding
+and hash. `verify` never raises: malformed keys or signatures simply do not verify.
+
+A later step moves this behind the C crypto core with the same function names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from coincurve import PrivateKey, PublicKey
+from coincurve._libsecp256k1 import ffi, lib
+from coincurve.context import GLOBAL_CONTEXT
+
+PUBKEY_SIZE = 33
+PRIVKEY_SIZE = 32
+SIGNATURE_SIZE = 64
+# The group order n, and n/2: an s above it is "high" and rejected.
+ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+HALF_ORDER = ORDER >> 1
+
+
+def verify(pub_key: bytes, message: bytes, signature: bytes) -> bool:
+    """True iff `signature` (r‖s, low-S) signs sha256(`message`) under the compressed key."""
+    if not isinstance(pub_key, bytes | bytearray) or len(pub_key) != PUBKEY_SIZE:
+        return False
+    if pub_key[0] not in (2, 3):
+        return False
+    if not isinstance(signature, bytes | bytearray) or len(signature) != SIGNATURE_SIZE:
+        return False
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:], "big")
+    if not (0 < r < ORDER and 0 < s <= HALF_ORDER):
+        return False
+    try:
+        key = PublicKey(bytes(pub_key))
+    except (ValueError, TypeError):
+        return False
+    raw_sig = ffi.new("secp256k1_ecdsa_signature *")
+    if not lib.secp256k1_ecdsa_signature_parse_compact(GLOBAL_CONTEXT.ctx, raw_sig, bytes(signature)):
+        return False
+    digest = hashlib.sha256(bytes(message)).digest()
+    return bool(lib.secp256k1_ecdsa_verify(GLOBAL_CONTEXT.ctx, raw_sig, digest, key.public_key))
+
+
+def sign(priv_key: bytes, message: bytes) -> bytes:
+    """A deterministic (RFC 6979) low-S r‖s signature of sha256(`message`)."""
+    if len(priv_key) != PRIVKEY_SIZE:
+        raise ValueError(f"secp256k1 private key must be {PRIVKEY_SIZE} bytes")
+    # libsecp256k1 always produces low-S signatures; the recovery byte is dropped.
+    return bytes(PrivateKey(bytes(priv_key)).sign_recoverable(bytes(message))[:SIGNATURE_SIZE])
+
+
+def public_key(priv_key: bytes) -> bytes:
+    """The 33-byte compressed public key of a 32-byte private key."""
+    if len(priv_key) != PRIVKEY_SIZE:
+        raise ValueError(f"secp256k1 private key must be {PRIVKEY_SIZE} bytes")
+    return bytes(PrivateKey(bytes(priv_key)).public_key.format(compressed=True))
+
+
+def is_valid_public_key(pub_key: bytes) -> bool:
+    if not isinstance(pub_key, bytes | bytearray) or len(pub_key) != PUBKEY_SIZE:
+        return False
+    try:
+        PublicKey(bytes(pub_key))
+    except (ValueError, TypeError):
+        return False
+    return True
