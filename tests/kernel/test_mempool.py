@@ -129,8 +129,10 @@ def test_reap_respects_bytes_and_gas(app: FakeApp) -> None:
         mp.check_and_add(tx)
     assert mp.reap(-1, -1) == [b"aaaa", b"bbb", b"cc", b"d"]
     assert mp.reap(0, -1) == []
-    assert mp.reap(7, -1) == [b"aaaa", b"bbb"]  # exactly fits
-    assert mp.reap(8, -1) == [b"aaaa", b"bbb"]  # "cc" would overflow: stop, keep order
+    # Each tx counts its bytes plus 2 bytes of Data.txs framing (tag + length).
+    assert mp.reap(11, -1) == [b"aaaa", b"bbb"]  # exactly fits
+    assert mp.reap(12, -1) == [b"aaaa", b"bbb"]  # "cc" would overflow: stop, keep order
+    assert mp.reap(10, -1) == [b"aaaa"]
     assert mp.reap(-1, 12) == [b"aaaa", b"bbb"]
     assert mp.reap(-1, 11) == [b"aaaa"]
     assert mp.reap(-1, 0) == []
