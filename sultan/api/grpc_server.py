@@ -1,8 +1,8 @@
 """The gRPC server (port 9090): Cosmos query services with server reflection.
 
 Served services:
-- `cosmos.base.tendermint.v1beta1.Service` and `cosmos.base.node.v1beta1.Service`
-  (from the block store, via `services.CosmosServices`);
+- `cosmos.base.tendermint.v1beta1.Service`, `cosmos.base.node.v1beta1.Service` and
+  `cosmos.consensus.v1.Query` (from the block store and engine, via `services.CosmosServices`);
 - every query method an enabled module registers (`sultan_query_services`), through one
   generic handler per service that passes the request bytes to `Application.run_query`;
 - `grpc.reflection.v1alpha.ServerReflection`, listing all of the above.

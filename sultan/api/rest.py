@@ -8,7 +8,8 @@ options (proto field names, defaults emitted, int64 as strings, bytes base64, en
 name, unset messages as null). Errors map gRPC codes to HTTP statuses the way
 grpc-gateway does, with a body `{"code": <grpc code>, "message": ..., "details": []}`.
 
-Built-in routes (`cosmos.base.tendermint.v1beta1`, `cosmos.base.node.v1beta1`) come from
+Built-in routes (`cosmos.base.tendermint.v1beta1`, `cosmos.base.node.v1beta1`,
+`cosmos.consensus.v1`) come from
 `services.CosmosServices`; every `sultan_rest_routes` registration of the enabled modules
 is served through `Application.run_query`.
 

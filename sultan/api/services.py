@@ -1,8 +1,9 @@
 """Cosmos query services the node itself serves, independent of transport.
 
-`cosmos.base.tendermint.v1beta1.Service` (blocks, validator sets, node info, ABCI query)
-and `cosmos.base.node.v1beta1.Service` (node config and status) are answered from the
-block store and the application, the way the Cosmos SDK answers them from CometBFT.
+`cosmos.base.tendermint.v1beta1.Service` (blocks, validator sets, node info, ABCI query),
+`cosmos.base.node.v1beta1.Service` (node config and status) and `cosmos.consensus.v1.Query`
+(consensus params) are answered from the block store, the engine and the application, the
+way the Cosmos SDK answers them from CometBFT.
 gRPC (`grpc_server`) and the REST gateway (`rest`) both call `CosmosServices`, so the two
 can never disagree. Errors are `QueryError`s carrying a gRPC status name.
 """
@@ -24,6 +25,7 @@ from sultan.pb.cosmos.base.node.v1beta1 import query_pb2 as node_pb
 from sultan.pb.cosmos.base.query.v1beta1 import pagination_pb2
 from sultan.pb.cosmos.base.tendermint.v1beta1 import query_pb2 as tm_pb
 from sultan.pb.cosmos.base.tendermint.v1beta1 import types_pb2 as sdk_types
+from sultan.pb.cosmos.consensus.v1 import query_pb2 as consensus_pb
 from sultan.pb.cosmos.crypto.ed25519 import keys_pb2 as ed25519_pb
 from sultan.pb.cosmos.crypto.secp256k1 import keys_pb2 as secp256k1_pb
 from sultan.pb.tendermint.abci import types_pb2 as abci
@@ -42,6 +44,7 @@ MAX_PER_PAGE = 100  # CometBFT's validators per_page cap
 
 TM_SERVICE = "cosmos.base.tendermint.v1beta1.Service"
 NODE_SERVICE = "cosmos.base.node.v1beta1.Service"
+CONSENSUS_SERVICE = "cosmos.consensus.v1.Query"
 
 
 # -- bech32 (BIP-173), for consensus addresses --------------------------------------------------
@@ -205,7 +208,20 @@ class CosmosServices:
                 self.node_status,
                 (("GET", "/cosmos/base/node/v1beta1/status"),),
             ),
+            BuiltinMethod(
+                f"/{CONSENSUS_SERVICE}/Params",
+                consensus_pb.QueryParamsRequest,
+                consensus_pb.QueryParamsResponse,
+                self.consensus_params,
+                (("GET", "/cosmos/consensus/v1/params"),),
+            ),
         ]
+
+    # -- cosmos.consensus.v1.Query ---------------------------------------------------------
+
+    def consensus_params(self, req: Any) -> Any:
+        """The chain's consensus parameters (cosmpy reads `params.block.max_gas`)."""
+        return consensus_pb.QueryParamsResponse(params=self.node.engine.consensus_params)
 
     # -- cosmos.base.tendermint.v1beta1.Service -------------------------------------------
 

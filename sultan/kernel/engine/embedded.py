@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 from google.protobuf import timestamp_pb2
 
-from sultan.kernel.abci.app import Application
+from sultan.kernel.abci.app import APP_VERSION, Application
 from sultan.kernel.crypto import merkle
 from sultan.kernel.crypto.keys import Ed25519PrivKey, pubkey_address
 from sultan.kernel.engine import hashing
@@ -42,6 +42,8 @@ from sultan.pb.tendermint.version import types_pb2 as version_pb2
 log = logging.getLogger("sultan.engine")
 
 BLOCK_PROTOCOL = 11
+# Go's zero time.Time, which CometBFT writes for absent votes (it enters the commit hash).
+GO_ZERO_TIME = timestamp_pb2.Timestamp(seconds=-62135596800, nanos=0)
 PRECOMMIT = types_pb2.SIGNED_MSG_TYPE_PRECOMMIT
 BLOCK_ID_FLAG_COMMIT = validator_pb2.BLOCK_ID_FLAG_COMMIT
 BLOCK_ID_FLAG_ABSENT = validator_pb2.BLOCK_ID_FLAG_ABSENT
@@ -319,9 +321,7 @@ class EmbeddedEngine:
         txs = list(proposal.txs)
 
         header = types_pb2.Header(
-            version=version_pb2.Consensus(
-                block=BLOCK_PROTOCOL, app=self.consensus_params.version.app
-            ),
+            version=version_pb2.Consensus(block=BLOCK_PROTOCOL, app=APP_VERSION),
             chain_id=chain_id,
             height=height,
             time=_timestamp(block_time_ns),
@@ -387,7 +387,7 @@ class EmbeddedEngine:
                 types_pb2.CommitSig(
                     block_id_flag=BLOCK_ID_FLAG_COMMIT if v.address == me else BLOCK_ID_FLAG_ABSENT,
                     validator_address=v.address if v.address == me else b"",
-                    timestamp=vote_ts if v.address == me else None,
+                    timestamp=vote_ts if v.address == me else GO_ZERO_TIME,
                     signature=signature if v.address == me else b"",
                 )
                 for v in validators.validators
