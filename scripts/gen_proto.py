@@ -79,7 +79,9 @@ def _proto_files(proto_dir: Path) -> list[Path]:
 
 def _find_package_dir(module_dir: Path) -> Path:
     candidates = sorted(
-        p for p in module_dir.iterdir() if p.is_dir() and p.name.startswith("sultan_")
+        p
+        for p in module_dir.iterdir()
+        if p.is_dir() and p.name.startswith("sultan_") and not p.name.endswith(".egg-info")
     )
     if len(candidates) != 1:
         names = ", ".join(p.name for p in candidates) or "none"
