@@ -23,6 +23,7 @@ from aiohttp import web
 from sultan.api.grpc_server import GrpcServer
 from sultan.api.rest import RESTServer
 from sultan.api.rpc import RPCServer
+from sultan.api.services import CosmosServices
 
 LISTEN_BACKLOG = 128
 
@@ -154,6 +155,10 @@ async def _serve(
 async def start_servers(node: Any) -> Servers:
     """Start every enabled API server of `node`; on any failure, stop those already started."""
     cfg = node.config
+    # Node-level services (blocks, txs, node info) are also reachable through abci_query,
+    # as CosmJS uses /cosmos.tx.v1beta1.Service/Simulate there.
+    for bm in CosmosServices(node).methods():
+        node.app.register_node_query(bm.method, bm.request_class, bm.call)
     rpc_host, rpc_port = cfg.node.rpc.listen
     servers: Servers | None = None
     rpc = RPCServer(node)

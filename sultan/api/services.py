@@ -133,6 +133,8 @@ class BuiltinMethod:
 
 
 class CosmosServices:
+    """The node-level Cosmos services shared by gRPC, REST and abci_query."""
+
     def __init__(self, node: Any) -> None:
         self.node = node
 
@@ -141,6 +143,8 @@ class CosmosServices:
         return self.node.engine.blocks
 
     def methods(self) -> list[BuiltinMethod]:
+        from sultan.api.tx_service import TxService  # it builds on BuiltinMethod from here
+
         tm = f"/{TM_SERVICE}/"
         base = "/cosmos/base/tendermint/v1beta1"
         nd = f"/{NODE_SERVICE}/"
@@ -215,6 +219,7 @@ class CosmosServices:
                 self.consensus_params,
                 (("GET", "/cosmos/consensus/v1/params"),),
             ),
+            *TxService(self.node).methods(),
         ]
 
     # -- cosmos.consensus.v1.Query ---------------------------------------------------------

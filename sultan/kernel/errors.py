@@ -110,3 +110,17 @@ class QueryError(Exception):
     @property
     def log(self) -> str:
         return f"rpc error: code = {self.status} desc = {self.message}"
+
+
+class ResultError(SdkError):
+    """A failure reported by an ABCI result (code, codespace, log) re-raised as an error."""
+
+    def __init__(self, codespace: str, code: int, log: str) -> None:
+        super().__init__(log)
+        self.codespace = codespace
+        self.code = code
+        self._log = log
+
+    @property
+    def log(self) -> str:
+        return self._log

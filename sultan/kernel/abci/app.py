@@ -101,6 +101,9 @@ class Application:
         self._deliver: Branch | None = None
         self._pending: tuple[list[WriteOp], bytes, dict[str, bytes], int] | None = None
         self._pending_meta: list[WriteOp] = []
+        # Node-level query services (tx lookup, simulate, blocks) that the API layer adds so
+        # that abci_query reaches them too: method -> (request class, call(request)).
+        self.node_queries: dict[str, tuple[Any, Any]] = {}
         self._check_lock = threading.Lock()
         self._check_state = Branch(self.committed.latest())
         self._check_block = self._block_info(self.committed.height + 1, 0)
@@ -427,9 +430,21 @@ class Application:
         reader, used = self.reader_at(height)
         return self._context(reader, self._block_info(used, 0), ExecMode.QUERY)
 
+    def register_node_query(self, method: str, request_class: Any, call: Any) -> None:
+        if method in self.modules.queries:
+            raise ValueError(f"query method {method} is already served by a module")
+        self.node_queries[method] = (request_class, call)
+
     def run_query(self, method: str, data: bytes, height: int = 0) -> tuple[bytes, int]:
         """Run a registered query method on protobuf bytes; returns (response bytes, height)."""
         route = self.modules.queries.get(method)
+        if route is None and method in self.node_queries:
+            request_class, call = self.node_queries[method]
+            try:
+                node_request = request_class.FromString(data)
+            except (DecodeError, RuntimeError, ValueError) as exc:
+                raise QueryError("InvalidArgument", f"invalid request: {exc}") from None
+            return call(node_request).SerializeToString(), self.committed.height
         if route is None:
             raise QueryError("Unimplemented", f"unknown query path {method}")
         request = route.request_class()
