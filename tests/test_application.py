@@ -49,7 +49,10 @@ def test_failing_message_reverts_only_its_own_writes(chain):
     ok, bad, ok2 = chain.deliver(incr(2), incr(0), incr(3))
     assert (ok.code, ok2.code) == (0, 0)
     assert (bad.codespace, bad.code) == ("counter", 2)
-    assert "amount must be between 1 and 1000, got 0: invalid amount" == bad.log
+    assert bad.log == (
+        "failed to execute message; message index: 0: "
+        "amount must be between 1 and 1000, got 0: invalid amount"
+    )
     assert bad.events == [] or all(e.type != "increment" for e in bad.events)
     assert count(chain) == 5
 

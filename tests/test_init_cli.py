@@ -87,7 +87,7 @@ def test_init_creates_a_complete_home(tmp_path: Path) -> None:
     assert cfg.node.moniker == "val0" and warnings == []
     assert load_priv_validator_state(home.priv_validator_state) == PrivValidatorState()
     assert home.plugins_toml.read_text() == init_cmd.packaged_plugins_toml()
-    assert tomllib.loads(home.plugins_toml.read_text()) == {"modules": []}
+    assert tomllib.loads(home.plugins_toml.read_text()) == {"modules": ["auth", "bank"]}
     assert pv.address_hex in result.output and node.node_id in result.output
     assert str(home.genesis_json) in result.output
 

@@ -38,12 +38,10 @@ _CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 def _ripemd160(data: bytes) -> bytes:
     try:
         h = hashlib.new("ripemd160")
-    except ValueError:  # OpenSSL 3 without the legacy provider
-        from cryptography.hazmat.primitives import hashes
-
-        digest = hashes.Hash(hashes.RIPEMD160())
-        digest.update(data)
-        return digest.finalize()
+    except ValueError:  # pragma: no cover - OpenSSL built without RIPEMD-160
+        raise RuntimeError(
+            "this Python's OpenSSL has no RIPEMD-160, needed for Cosmos account addresses"
+        ) from None
     h.update(data)
     return h.digest()
 

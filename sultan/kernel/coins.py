@@ -139,7 +139,7 @@ class Coins:
 
     @classmethod
     def parse(cls, text: str) -> Coins:
-        """"10usultan,5stake" (any order, zeros dropped) → canonical Coins; "" is empty."""
+        """ "10usultan,5stake" (any order, zeros dropped) → canonical Coins; "" is empty."""
         if not isinstance(text, str):
             raise ErrInvalidCoins("coins must be a string")
         if not text.strip():
@@ -262,7 +262,7 @@ class DecCoin:
 
 
 def parse_dec(text: str) -> int:
-    """"0.025" → 25 × 10**15 (LegacyDec fixed point); more than 18 decimals is an error."""
+    """ "0.025" → 25 × 10**15 (LegacyDec fixed point); more than 18 decimals is an error."""
     m = re.fullmatch(r"([0-9]+)(?:\.([0-9]+))?", text.strip())
     if m is None:
         raise ErrInvalidCoins(f"invalid decimal {text!r}")
@@ -280,7 +280,7 @@ def format_dec(value: int) -> str:
 
 
 def parse_dec_coins(text: str) -> tuple[DecCoin, ...]:
-    """"0.025usultan,1stake" → DecCoins sorted by denom, zeros kept out, duplicates rejected."""
+    """ "0.025usultan,1stake" → DecCoins sorted by denom, zeros kept out, duplicates rejected."""
     if not text.strip():
         return ()
     coins = sorted((DecCoin.parse(p) for p in text.split(",")), key=lambda c: c.denom)

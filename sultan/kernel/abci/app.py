@@ -20,7 +20,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from sultan import __version__
-from sultan.kernel.errors import ErrTxDecode, ErrUnknownRequest, QueryError, SdkError
+from sultan.kernel.errors import ErrTxDecode, ErrUnknownRequest, QueryError, ResultError, SdkError
 from sultan.kernel.modules import ModuleSet
 from sultan.kernel.store.branch import Branch, KVReader
 from sultan.kernel.store.db import Database, WriteOp
@@ -387,7 +387,15 @@ class Application:
             route = self.modules.msg_routes[type_url]
             msg_events = EventManager()
             mctx = ctx.with_store(ctx.store, events=msg_events)
-            response = route.handler(mctx, msg)
+            try:
+                response = route.handler(mctx, msg)
+            except SdkError as exc:
+                # The SDK prefixes message failures with their index; clients show this text.
+                raise ResultError(
+                    exc.codespace,
+                    exc.code,
+                    f"failed to execute message; message index: {index}: {exc.log}",
+                ) from exc
             signers = route.signers(msg) if route.signers else []
             attrs_: list[tuple[str, str]] = [("action", type_url)]
             if signers:

@@ -40,7 +40,9 @@ def verify(pub_key: bytes, message: bytes, signature: bytes) -> bool:
     except (ValueError, TypeError):
         return False
     raw_sig = ffi.new("secp256k1_ecdsa_signature *")
-    if not lib.secp256k1_ecdsa_signature_parse_compact(GLOBAL_CONTEXT.ctx, raw_sig, bytes(signature)):
+    if not lib.secp256k1_ecdsa_signature_parse_compact(
+        GLOBAL_CONTEXT.ctx, raw_sig, bytes(signature)
+    ):
         return False
     digest = hashlib.sha256(bytes(message)).digest()
     return bool(lib.secp256k1_ecdsa_verify(GLOBAL_CONTEXT.ctx, raw_sig, digest, key.public_key))

@@ -67,7 +67,14 @@ _NON_CRITICAL_BIT = 1 << 10
 _MAX_DEPTH = 100
 _MAX_INT_BITS = 256
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
-_WIRE_NAMES = {0: "varint", 1: "fixed64", 2: "bytes", 3: "start_group", 4: "end_group", 5: "fixed32"}
+_WIRE_NAMES = {
+    0: "varint",
+    1: "fixed64",
+    2: "bytes",
+    3: "start_group",
+    4: "end_group",
+    5: "fixed32",
+}
 
 _T = FieldDescriptor
 _VARINT_TYPES = {

@@ -1,0 +1,1 @@
+"""x/auth for Sultan: accounts, module accounts and the signature/fee ante chain."""

@@ -1,0 +1,1 @@
+"""x/bank for Sultan: balances, supply, denom metadata and MsgSend / MsgMultiSend."""
