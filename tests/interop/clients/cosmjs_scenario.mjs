@@ -35,14 +35,14 @@ async function main() {
     out.sequence_after = acct.sequence;
     out.unknown_account = await client.getAccount(args.unknown);
   } else if (args.scenario === "negative") {
-    try {
-      await signer.sendTokens(account.address, args.to, [{ denom: args.denom, amount: String(args.too_much) }], {
-        amount: [{ denom: args.denom, amount: "5000" }], gas: "200000",
-      });
-      out.insufficient_funds = "accepted";
-    } catch (err) {
-      out.insufficient_funds = String(err.message || err);
-    }
+    out.sender_before = (await client.getBalance(account.address, args.denom)).amount;
+    // CheckTx passes (the fee is payable); the send itself fails in the block, so CosmJS
+    // returns a DeliverTxResponse with the Cosmos code instead of throwing.
+    const result = await signer.sendTokens(account.address, args.to, [{ denom: args.denom, amount: String(args.too_much) }], {
+      amount: [{ denom: args.denom, amount: "5000" }], gas: "200000",
+    });
+    out.code = result.code;
+    out.raw_log = result.rawLog;
     out.sender_after = (await client.getBalance(account.address, args.denom)).amount;
   }
   console.log(JSON.stringify(out));
