@@ -1,0 +1,41 @@
+"""Shared by the benchmarks: machine details and merging figures into results/latest.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{cores} cores ({cpu_model()}), Python {platform.python_version()}"
+
+
+def merge_results(entries: list[dict[str, Any]], path: Path = RESULTS) -> None:
+    """Replace entries of the same name in `path` (a JSON list), keep the others."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing: list[dict[str, Any]] = []
+    if path.exists():
+        try:
+            loaded = json.loads(path.read_text())
+            existing = loaded if isinstance(loaded, list) else []
+        except json.JSONDecodeError:
+            existing = []
+    names = {e["name"] for e in entries}
+    merged = [e for e in existing if e.get("name") not in names] + entries
+    path.write_text(json.dumps(merged, indent=2) + "\n")

@@ -1,0 +1,269 @@
+"""API latency and throughput at 100 concurrent clients while the node makes blocks under tx load.
+
+What it measures: a real `sultan run` node (auth, bank, metrics; `timeout_commit` 1s) is kept
+busy by `sultan stress --tx-rate` (signed bank MsgSends from 50 funded accounts, in its own
+process). Meanwhile this process runs closed-loop clients against one endpoint at a time —
+`concurrency` requests always in flight (aiohttp for HTTP, grpc.aio for gRPC) — for
+`duration` seconds, `runs` times, and reports the median over runs of throughput and of the
+p50/p99 latency (client-side: request sent to response read). A single-client pass gives the
+latency without queueing. Endpoints: REST /health, /status, /chain_info, RPC `status`, REST
+and gRPC bank balance queries.
+
+Little's law bounds what 100 concurrent clients can see: mean latency = 100 / throughput, so
+p99 < 10 ms at 100 in flight needs > 10,000 req/s. Client, node and tx load share the same
+2-core machine, so the client's own CPU is part of every figure.
+
+Run: `make bench` (all benchmarks), `.venv/bin/python -m bench api`, or with options
+`.venv/bin/python -m bench.api [--duration 5] [--runs 3] [--concurrency 100] [--tx-rate 50]`.
+Prints a table and merges its figures into bench/results/latest.json. About 2 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import grpc
+
+from bench._results import machine, merge_results
+from sultan.ops import stress
+from sultan.testing import NodeProcess, init_home
+
+TARGETS = {  # endpoint -> (p99 ms target, throughput target)
+    "rest_health": (10.0, 3000.0),
+    "rest_status": (25.0, None),
+    "rest_chain_info": (None, None),
+    "rpc_status": (None, None),
+    "rest_balance": (25.0, None),
+    "grpc_balance": (25.0, None),
+}
+
+
+async def _closed_loop(
+    call: Callable[[], Awaitable[bool]], concurrency: int, duration: float
+) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + duration
+
+    async def client() -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                ok = await call()
+            except (aiohttp.ClientError, grpc.RpcError, OSError, TimeoutError):
+                ok = False
+            latencies.append(time.perf_counter() - started)
+            if not ok:
+                errors += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    ms = sorted(x * 1000 for x in latencies)
+    return {
+        "throughput": len(ms) / elapsed,
+        "p50_ms": stress.percentile(ms, 50),
+        "p99_ms": stress.percentile(ms, 99),
+        "errors": float(errors),
+        "requests": float(len(ms)),
+    }
+
+
+async def _measure(
+    node: NodeProcess, address: str, concurrency: int, duration: float, runs: int
+) -> dict[str, dict[str, float]]:
+    from sultan_bank.pb.cosmos.bank.v1beta1 import query_pb2 as bank_query
+
+    rest, rpc = node.rest_url, node.rpc_url
+    urls = {
+        "rest_health": rest + "/health",
+        "rest_status": rest + "/status",
+        "rest_chain_info": rest + "/chain_info",
+        "rpc_status": rpc + "/status",
+        "rest_balance": f"{rest}/cosmos/bank/v1beta1/balances/{address}/by_denom?denom=usultan",
+    }
+    results: dict[str, dict[str, float]] = {}
+    connector = aiohttp.TCPConnector(limit=concurrency + 8)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{node.grpc_port}")
+        balance = channel.unary_unary(
+            "/cosmos.bank.v1beta1.Query/Balance",
+            request_serializer=bank_query.QueryBalanceRequest.SerializeToString,
+            response_deserializer=bank_query.QueryBalanceResponse.FromString,
+        )
+        request = bank_query.QueryBalanceRequest(address=address, denom="usultan")
+
+        def http(url: str) -> Callable[[], Awaitable[bool]]:
+            async def call() -> bool:
+                async with session.get(url) as response:
+                    await response.read()
+                    return response.status == 200
+
+            return call
+
+        async def grpc_call() -> bool:
+            reply = await balance(request, timeout=30)
+            return bool(reply.balance.denom == "usultan")
+
+        calls: dict[str, Callable[[], Awaitable[bool]]] = {k: http(u) for k, u in urls.items()}
+        calls["grpc_balance"] = grpc_call
+        for name, call in calls.items():
+            await _closed_loop(call, concurrency, 1.0)  # warm up connections
+            loaded = [await _closed_loop(call, concurrency, duration) for _ in range(runs)]
+            single = [await _closed_loop(call, 1, duration / 2) for _ in range(runs)]
+            results[name] = {
+                key: statistics.median(r[key] for r in loaded)
+                for key in ("throughput", "p50_ms", "p99_ms", "errors")
+            }
+            results[name]["single_p50_ms"] = statistics.median(r["p50_ms"] for r in single)
+            results[name]["single_p99_ms"] = statistics.median(r["p99_ms"] for r in single)
+            print(
+                f"  {name:16} {results[name]['throughput']:8.0f} req/s  "
+                f"p50 {results[name]['p50_ms']:6.1f} ms  p99 {results[name]['p99_ms']:6.1f} ms",
+                flush=True,
+            )
+        await channel.close()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/api.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--tx-rate", type=float, default=50.0)
+    parser.add_argument("--accounts", type=int, default=50)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="sultan-bench-api-") as tmp:
+        root = Path(tmp)
+        home = init_home(root / "home", ["auth", "bank", "metrics"], chain_id="bench-1")
+        accounts = stress.generate_accounts(args.accounts, seed="bench-api")
+        stress.fund_in_genesis(
+            home / "config" / "genesis.json", [a.address for a in accounts], "1000000000usultan"
+        )
+        accounts_file = root / "accounts.json"
+        stress.write_accounts_file(accounts_file, accounts)
+        node = NodeProcess(home, timeout_commit="1s")
+        node.start(timeout=120)
+        total = 6 * (1 + args.runs * 1.5 * args.duration) + 30
+        load = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sultan.cli.main",
+                "stress",
+                "--rpc",
+                node.rpc_url,
+                "--api",
+                node.rest_url,
+                "--tx-rate",
+                str(args.tx_rate),
+                "--duration",
+                str(total),
+                "--accounts-file",
+                str(accounts_file),
+                "--quiet",
+                "-o",
+                str(root / "txload.json"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            node.wait_for_height(node.height() + 2, timeout=60)
+            start_height = node.height()
+            print(
+                f"API under load: {args.concurrency} concurrent clients, {args.duration:g}s x "
+                f"{args.runs} runs per endpoint, tx load {args.tx_rate:g} tx/s",
+                flush=True,
+            )
+            results = asyncio.run(
+                _measure(node, accounts[0].address, args.concurrency, args.duration, args.runs)
+            )
+            blocks = node.height() - start_height
+            txs = _committed_txs(node, start_height)
+        finally:
+            load.terminate()
+            try:
+                load.wait(30)
+            except subprocess.TimeoutExpired:
+                load.kill()
+            node.stop()
+
+    load_avg = os.getloadavg()[1] if hasattr(os, "getloadavg") else float("nan")
+    conditions = (
+        f"machine load average {load_avg:.1f} (5 min; other work shares it); "
+        f"{args.concurrency} concurrent closed-loop clients on the same machine; median of "
+        f"{args.runs} x {args.duration:g}s runs; node making 1s blocks under {args.tx_rate:g} "
+        f"tx/s signed MsgSend load ({txs} txs in {blocks} blocks while measuring); {machine()}"
+    )
+    print()
+    print(f"{'endpoint':16} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'1-client p50':>13}  target")
+    entries: list[dict[str, Any]] = []
+    for name, r in results.items():
+        p99_target, rps_target = TARGETS[name]
+        target = []
+        if p99_target is not None:
+            target.append(f"p99 < {p99_target:g} ms")
+        if rps_target is not None:
+            target.append(f">= {rps_target:g} req/s")
+        print(
+            f"{name:16} {r['throughput']:8.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} "
+            f"{r['single_p50_ms']:13.2f}  {', '.join(target) or '-'}"
+        )
+        suffix = f"; target {', '.join(target)}" if target else ""
+        entries += [
+            {
+                "name": f"api.{name}.throughput",
+                "value": round(r["throughput"], 1),
+                "unit": "req/s",
+                "conditions": conditions + suffix,
+            },
+            {
+                "name": f"api.{name}.p50_latency",
+                "value": round(r["p50_ms"], 2),
+                "unit": "ms",
+                "conditions": conditions,
+            },
+            {
+                "name": f"api.{name}.p99_latency",
+                "value": round(r["p99_ms"], 2),
+                "unit": "ms",
+                "conditions": conditions + suffix,
+            },
+            {
+                "name": f"api.{name}.single_client_p50_latency",
+                "value": round(r["single_p50_ms"], 3),
+                "unit": "ms",
+                "conditions": "one client, no queueing; " + conditions,
+            },
+        ]
+        if r["errors"]:
+            print(f"  {name}: {r['errors']:.0f} errors (median run)")
+    merge_results(entries)
+    return 0
+
+
+def _committed_txs(node: NodeProcess, since: int) -> int:
+    count = 0
+    for height in range(since + 1, node.height() + 1):
+        count += len(node.rpc("block", height=str(height))["block"]["data"]["txs"] or [])
+    return count
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,569 @@
+/*
+ * Unit tests of the crypto core, built with AddressSanitizer and UBSan (make native-test).
+ * References are independent of the code under test where possible: published vectors,
+ * OpenSSL's one-shot EVP_Digest, and a recursive RFC 6962 definition written out here.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <secp256k1.h>
+
+#include "sultan_crypto.h"
+
+static int failures = 0, checks = 0;
+
+#define CHECK(cond)                                                                            \
+    do {                                                                                       \
+        checks++;                                                                              \
+        if (!(cond)) {                                                                         \
+            failures++;                                                                        \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);           \
+        }                                                                                      \
+    } while (0)
+
+#define CHECK_RC(expr, want)                                                                   \
+    do {                                                                                       \
+        int rc_ = (expr);                                                                      \
+        checks++;                                                                              \
+        if (rc_ != (want)) {                                                                   \
+            failures++;                                                                        \
+            fprintf(stderr, "%s:%d: %s returned %d, want %d\n", __FILE__, __LINE__, #expr, rc_, \
+                    (int)(want));                                                              \
+        }                                                                                      \
+    } while (0)
+
+static void unhex(const char *hex, uint8_t *out, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        out[i] = (uint8_t)v;
+    }
+}
+
+static void sha256_ref(const uint8_t *p, size_t n, uint8_t out[32]) {
+    unsigned int len = 0;
+    EVP_Digest(n ? p : (const uint8_t *)"", n, out, &len, EVP_sha256(), NULL);
+}
+
+static void sha256_2(uint8_t prefix, const uint8_t *p, size_t n, uint8_t out[32]) {
+    uint8_t *buf = malloc(n + 1);
+    buf[0] = prefix;
+    if (n)
+        memcpy(buf + 1, p, n);
+    sha256_ref(buf, n + 1, out);
+    free(buf);
+}
+
+/* RFC 6962 MTH, recursively, as the definition states it. */
+static void mth(const uint8_t *data, const size_t *off, const size_t *len, size_t n,
+                uint8_t out[32]) {
+    if (n == 0) {
+        sha256_ref(NULL, 0, out);
+        return;
+    }
+    if (n == 1) {
+        sha256_2(0, data + off[0], len[0], out);
+        return;
+    }
+    size_t k = 1;
+    while (k * 2 < n)
+        k *= 2;
+    uint8_t buf[65];
+    buf[0] = 1;
+    mth(data, off, len, k, buf + 1);
+    mth(data, off + k, len + k, n - k, buf + 33);
+    sha256_ref(buf, 65, out);
+}
+
+/* ---- version and errors ------------------------------------------------------------------ */
+
+static void test_version_and_strerror(void) {
+    CHECK(strcmp(sultan_crypto_version(), SULTAN_CRYPTO_VERSION) == 0);
+    CHECK(sultan_crypto_abi_version() == SULTAN_CRYPTO_ABI_VERSION);
+    CHECK(strcmp(sultan_crypto_strerror(SULTAN_SUCCESS), "success") == 0);
+    CHECK(strcmp(sultan_crypto_strerror(SULTAN_NULL_POINTER), "null pointer") == 0);
+    CHECK(strcmp(sultan_crypto_strerror(SULTAN_INTERNAL_ERROR), "internal error") == 0);
+    CHECK(strcmp(sultan_crypto_strerror(-1), "unknown error code") == 0);
+    CHECK(strcmp(sultan_crypto_strerror(7), "unknown error code") == 0);
+    CHECK(SULTAN_SUCCESS == 0 && SULTAN_NULL_POINTER == 1 && SULTAN_INVALID_UTF8 == 2 &&
+          SULTAN_INVALID_PARAMETER == 3 && SULTAN_BLOCKCHAIN_ERROR == 4 &&
+          SULTAN_CONSENSUS_ERROR == 5 && SULTAN_INTERNAL_ERROR == 6);
+}
+
+/* ---- SHA-256 ----------------------------------------------------------------------------- */
+
+static void test_sha256_vectors(void) {
+    /* FIPS 180-2: "abc", "", and the 448-bit message. */
+    const char *msg = "abcabcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    size_t offsets[3] = {0, 0, 3}, lengths[3] = {3, 0, 56};
+    uint8_t out[96], want[32];
+    CHECK_RC(sultan_sha256_batch((const uint8_t *)msg, strlen(msg), offsets, lengths, 3, out,
+                                 sizeof out, 1),
+             SULTAN_SUCCESS);
+    unhex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", want, 32);
+    CHECK(memcmp(out, want, 32) == 0);
+    unhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", want, 32);
+    CHECK(memcmp(out + 32, want, 32) == 0);
+    unhex("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1", want, 32);
+    CHECK(memcmp(out + 64, want, 32) == 0);
+}
+
+static void test_sha256_zero_lengths_and_empty_batches(void) {
+    uint8_t out[64], want[32];
+    size_t zero[2] = {0, 0};
+    sha256_ref(NULL, 0, want);
+    /* No data at all: NULL data with data_len 0 is fine; every item is empty. */
+    CHECK_RC(sultan_sha256_batch(NULL, 0, zero, zero, 2, out, sizeof out, 0), SULTAN_SUCCESS);
+    CHECK(memcmp(out, want, 32) == 0 && memcmp(out + 32, want, 32) == 0);
+    /* count 0: every array may be NULL. */
+    CHECK_RC(sultan_sha256_batch(NULL, 0, NULL, NULL, 0, NULL, 0, 0), SULTAN_SUCCESS);
+}
+
+static void test_sha256_rejects_bad_arguments(void) {
+    uint8_t data[8] = {0}, out[64];
+    size_t off[2] = {0, 4}, len[2] = {4, 4};
+    CHECK_RC(sultan_sha256_batch(NULL, 8, off, len, 2, out, sizeof out, 0), SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_sha256_batch(data, 8, NULL, len, 2, out, sizeof out, 0), SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_sha256_batch(data, 8, off, NULL, 2, out, sizeof out, 0), SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_sha256_batch(data, 8, off, len, 2, NULL, sizeof out, 0), SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_sha256_batch(data, 8, off, len, 2, out, 63, 0), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_sha256_batch(data, 7, off, len, 2, out, sizeof out, 0),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_sha256_batch(data, 8, off, len, 2, out, sizeof out, SULTAN_MAX_THREADS + 1),
+             SULTAN_INVALID_PARAMETER);
+    /* offset + length overflowing size_t */
+    size_t big_off[1] = {SIZE_MAX}, big_len[1] = {2};
+    CHECK_RC(sultan_sha256_batch(data, 8, big_off, big_len, 1, out, sizeof out, 0),
+             SULTAN_INVALID_PARAMETER);
+    size_t off1[1] = {1}, len_max[1] = {SIZE_MAX};
+    CHECK_RC(sultan_sha256_batch(data, 8, off1, len_max, 1, out, sizeof out, 0),
+             SULTAN_INVALID_PARAMETER);
+}
+
+static void test_sha256_huge_counts_are_refused_before_reading(void) {
+    /* The output-size check fails first, so the 1-entry arrays are never over-read. */
+    uint8_t data[1] = {0}, out[32];
+    size_t off[1] = {0}, len[1] = {0};
+    CHECK_RC(sultan_sha256_batch(data, 1, off, len, 1, out, sizeof out, 0), SULTAN_SUCCESS);
+    size_t huge = SIZE_MAX / 16;
+    uint8_t results[1];
+    CHECK_RC(sultan_merkle_root_from_leaf_hashes(data, 1, SIZE_MAX, out, 32),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_merkle_root_from_leaf_hashes(data, 1, huge, out, 32),
+             SULTAN_INVALID_PARAMETER);
+    uint8_t pk[33] = {2}, sig[64] = {1};
+    size_t one_off[1] = {0}, one_len[1] = {1};
+    CHECK_RC(sultan_secp256k1_verify_batch(pk, 33, data, 1, one_off, one_len, sig, 64, huge, 0,
+                                           results, 1, 0),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_ed25519_verify_batch(pk, 32, data, 1, one_off, one_len, sig, 64, SIZE_MAX, 0,
+                                         results, SIZE_MAX, 0),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_sha256_batch(data, 1, one_off, one_len, SIZE_MAX / 8, out, 32, 0),
+             SULTAN_INVALID_PARAMETER);
+    uint8_t leaves[32], counts[1], aunts[32];
+    CHECK_RC(sultan_merkle_proofs(data, 1, one_off, one_len, huge, out, 32, leaves, 32, aunts, 32,
+                                  60, counts, 1, 0),
+             SULTAN_INVALID_PARAMETER);
+    size_t depth = 0;
+    CHECK_RC(sultan_merkle_proof_depth(SIZE_MAX, &depth), SULTAN_SUCCESS);
+    CHECK(depth == 64);
+}
+
+static void test_sha256_threads_agree(void) {
+    enum { N = 20000 };
+    size_t data_len = N * 3;
+    uint8_t *data = malloc(data_len);
+    size_t *off = malloc(N * sizeof(size_t)), *len = malloc(N * sizeof(size_t));
+    uint8_t *a = malloc(N * 32), *b = malloc(N * 32);
+    for (size_t i = 0; i < data_len; i++)
+        data[i] = (uint8_t)(i * 131 + 7);
+    for (size_t i = 0; i < N; i++) {
+        off[i] = i;
+        len[i] = i % 200;
+    }
+    CHECK_RC(sultan_sha256_batch(data, data_len, off, len, N, a, N * 32, 1), SULTAN_SUCCESS);
+    CHECK_RC(sultan_sha256_batch(data, data_len, off, len, N, b, N * 32, 4), SULTAN_SUCCESS);
+    CHECK(memcmp(a, b, N * 32) == 0);
+    uint8_t want[32];
+    sha256_ref(data + off[N - 1], len[N - 1], want);
+    CHECK(memcmp(a + (N - 1) * 32, want, 32) == 0);
+    free(data), free(off), free(len), free(a), free(b);
+}
+
+/* ---- Merkle ------------------------------------------------------------------------------ */
+
+static void test_merkle_cometbft_vectors(void) {
+    uint8_t root[32], want[32];
+    /* crypto/merkle tree_test.go: empty, [""], [0x010203], two, five items. */
+    CHECK_RC(sultan_merkle_root(NULL, 0, NULL, NULL, 0, root, 32, 0), SULTAN_SUCCESS);
+    unhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", want, 32);
+    CHECK(memcmp(root, want, 32) == 0);
+    size_t z = 0;
+    CHECK_RC(sultan_merkle_root(NULL, 0, &z, &z, 1, root, 32, 0), SULTAN_SUCCESS);
+    unhex("6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d", want, 32);
+    CHECK(memcmp(root, want, 32) == 0);
+    uint8_t items[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    size_t off3[1] = {0}, len3[1] = {3};
+    CHECK_RC(sultan_merkle_root(items, 10, off3, len3, 1, root, 32, 0), SULTAN_SUCCESS);
+    unhex("054edec1d0211f624fed0cbca9d4f9400b0e491c43742af2c5b0abebf0c990d8", want, 32);
+    CHECK(memcmp(root, want, 32) == 0);
+    size_t off2[2] = {0, 3}, len2[2] = {3, 3};
+    CHECK_RC(sultan_merkle_root(items, 10, off2, len2, 2, root, 32, 0), SULTAN_SUCCESS);
+    unhex("82e6cfce00453804379b53962939eaa7906b39904be0813fcadd31b100773c4b", want, 32);
+    CHECK(memcmp(root, want, 32) == 0);
+    size_t off5[5] = {0, 2, 4, 6, 8}, len5[5] = {2, 2, 2, 2, 2};
+    CHECK_RC(sultan_merkle_root(items, 10, off5, len5, 5, root, 32, 0), SULTAN_SUCCESS);
+    unhex("f326493eceab4f2d9ffbc78c59432a0a005d6ea98392045c74df5d14a113be18", want, 32);
+    CHECK(memcmp(root, want, 32) == 0);
+}
+
+static int verify_proof(const uint8_t root[32], const uint8_t leaf[32], size_t index,
+                        size_t total, const uint8_t *aunts, size_t naunts) {
+    /* CometBFT computeHashFromAunts: the split decisions top-down, applied bottom-up. */
+    int lefts[64];
+    size_t depth = 0, idx = index, tot = total;
+    if (total == 0)
+        return 0;
+    while (tot > 1) {
+        size_t k = 1;
+        while (k * 2 < tot)
+            k *= 2;
+        if (idx < k) {
+            lefts[depth++] = 1;
+            tot = k;
+        } else {
+            lefts[depth++] = 0;
+            idx -= k;
+            tot -= k;
+        }
+    }
+    if (depth != naunts)
+        return 0;
+    uint8_t buf[65], cur[32];
+    buf[0] = 1;
+    memcpy(cur, leaf, 32);
+    for (size_t d = depth, used = 0; d-- > 0; used++) {
+        const uint8_t *aunt = aunts + used * 32;
+        memcpy(buf + 1, lefts[d] ? cur : aunt, 32);
+        memcpy(buf + 33, lefts[d] ? aunt : cur, 32);
+        sha256_ref(buf, 65, cur);
+    }
+    return memcmp(cur, root, 32) == 0;
+}
+
+static void test_merkle_roots_and_proofs_match_definition(void) {
+    uint8_t data[300];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7);
+    for (size_t n = 0; n <= 70; n++) {
+        size_t off[70], len[70];
+        for (size_t i = 0; i < n; i++) {
+            off[i] = i * 3;
+            len[i] = i % 5;
+        }
+        uint8_t root[32], want[32];
+        mth(data, off, len, n, want);
+        CHECK_RC(sultan_merkle_root(data, sizeof data, off, len, n, root, 32, 0), SULTAN_SUCCESS);
+        CHECK(memcmp(root, want, 32) == 0);
+        size_t depth;
+        sultan_merkle_proof_depth(n, &depth);
+        uint8_t leaves[70 * 32], aunts[70 * 7 * 32], counts[70], proot[32];
+        CHECK_RC(sultan_merkle_proofs(data, sizeof data, off, len, n, proot, 32, leaves,
+                                      sizeof leaves, aunts, sizeof aunts, depth, counts,
+                                      sizeof counts, 1),
+                 SULTAN_SUCCESS);
+        CHECK(memcmp(proot, want, 32) == 0);
+        CHECK_RC(sultan_merkle_root_from_leaf_hashes(leaves, n * 32, n, root, 32),
+                 SULTAN_SUCCESS);
+        CHECK(memcmp(root, want, 32) == 0);
+        for (size_t i = 0; i < n; i++) {
+            uint8_t leaf[32];
+            sha256_2(0, data + off[i], len[i], leaf);
+            CHECK(memcmp(leaves + i * 32, leaf, 32) == 0);
+            CHECK(counts[i] <= depth);
+            CHECK(verify_proof(want, leaf, i, n, aunts + i * depth * 32, counts[i]));
+        }
+        /* A wrong depth is refused. */
+        CHECK_RC(sultan_merkle_proofs(data, sizeof data, off, len, n, proot, 32, leaves,
+                                      sizeof leaves, aunts, sizeof aunts, depth + 1, counts,
+                                      sizeof counts, 1),
+                 SULTAN_INVALID_PARAMETER);
+    }
+}
+
+static void test_merkle_rejects_bad_arguments(void) {
+    uint8_t data[4] = {0}, root[32], hashes[64] = {0};
+    size_t off[1] = {0}, len[1] = {5};
+    CHECK_RC(sultan_merkle_root(data, 4, off, len, 1, NULL, 32, 0), SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_merkle_root(data, 4, off, len, 1, root, 31, 0), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_merkle_root(data, 4, off, len, 1, root, 32, 0), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_merkle_root_from_leaf_hashes(NULL, 64, 2, root, 32), SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_merkle_root_from_leaf_hashes(hashes, 63, 2, root, 32),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_merkle_root_from_leaf_hashes(hashes, 64, 2, NULL, 32), SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_merkle_proof_depth(3, NULL), SULTAN_NULL_POINTER);
+    size_t d = 99;
+    CHECK_RC(sultan_merkle_proof_depth(0, &d), SULTAN_SUCCESS);
+    CHECK(d == 0);
+    CHECK_RC(sultan_merkle_proof_depth(5, &d), SULTAN_SUCCESS);
+    CHECK(d == 3);
+    size_t ok_len[1] = {4};
+    uint8_t leaves[32], counts[1];
+    CHECK_RC(sultan_merkle_proofs(data, 4, off, ok_len, 1, root, 32, NULL, 32, NULL, 0, 0, counts,
+                                  1, 0),
+             SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_merkle_proofs(data, 4, off, ok_len, 1, root, 32, leaves, 32, NULL, 0, 0,
+                                  counts, 0, 0),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_merkle_proofs(data, 4, off, ok_len, 1, root, 32, leaves, 32, NULL, 0, 0,
+                                  counts, 1, 0),
+             SULTAN_SUCCESS);
+    CHECK(counts[0] == 0);
+}
+
+/* ---- secp256k1 ---------------------------------------------------------------------------- */
+
+static const char *ORDER_HEX = "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141";
+
+static void sub_from_order(const uint8_t s[32], uint8_t out[32]) {
+    uint8_t n[32];
+    unhex(ORDER_HEX, n, 32);
+    int borrow = 0;
+    for (int i = 31; i >= 0; i--) {
+        int v = n[i] - s[i] - borrow;
+        borrow = v < 0;
+        out[i] = (uint8_t)(v + (borrow ? 256 : 0));
+    }
+}
+
+typedef struct {
+    uint8_t pk[33];
+    uint8_t sig[64];
+    uint8_t digest[32];
+} secp_item;
+
+static void secp_make(secp256k1_context *ctx, uint8_t seed, const uint8_t *msg, size_t msg_len,
+                      secp_item *it) {
+    uint8_t sk[32];
+    memset(sk, 0, 32);
+    sk[31] = seed ? seed : 1;
+    sk[0] = 0x11;
+    secp256k1_pubkey pub;
+    secp256k1_ecdsa_signature sig;
+    size_t pk_len = 33;
+    if (!secp256k1_ec_pubkey_create(ctx, &pub, sk))
+        abort();
+    secp256k1_ec_pubkey_serialize(ctx, it->pk, &pk_len, &pub, SECP256K1_EC_COMPRESSED);
+    sha256_ref(msg, msg_len, it->digest);
+    secp256k1_ecdsa_sign(ctx, &sig, it->digest, sk, NULL, NULL);
+    secp256k1_ecdsa_signature_serialize_compact(ctx, it->sig, &sig);
+}
+
+static int secp_one(const uint8_t pk[33], const uint8_t *msg, size_t msg_len, const uint8_t sig[64],
+                    uint32_t flags, uint8_t *result) {
+    size_t off = 0, len = msg_len;
+    return sultan_secp256k1_verify_batch(pk, 33, msg, msg_len, &off, &len, sig, 64, 1, flags,
+                                         result, 1, 1);
+}
+
+static void test_secp256k1_verify(void) {
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
+    const uint8_t msg[] = "sign doc bytes";
+    secp_item it;
+    secp_make(ctx, 9, msg, sizeof msg - 1, &it);
+    uint8_t r = 99, tmp[64], pk[33];
+    CHECK_RC(secp_one(it.pk, msg, sizeof msg - 1, it.sig, 0, &r), SULTAN_SUCCESS);
+    CHECK(r == SULTAN_VERIFY_VALID);
+    CHECK_RC(secp_one(it.pk, msg, sizeof msg - 2, it.sig, 0, &r), SULTAN_SUCCESS);
+    CHECK(r == SULTAN_VERIFY_INVALID);
+    CHECK_RC(secp_one(it.pk, it.digest, 32, it.sig, SULTAN_SECP256K1_PREHASHED, &r),
+             SULTAN_SUCCESS);
+    CHECK(r == SULTAN_VERIFY_VALID);
+    /* Prehashed messages must be 32 bytes. */
+    CHECK_RC(secp_one(it.pk, msg, 31, it.sig, SULTAN_SECP256K1_PREHASHED, &r),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(secp_one(it.pk, msg, 5, it.sig, 0x4, &r), SULTAN_INVALID_PARAMETER);
+    /* High S: rejected by default, accepted when normalizing. */
+    memcpy(tmp, it.sig, 64);
+    sub_from_order(it.sig + 32, tmp + 32);
+    CHECK_RC(secp_one(it.pk, msg, sizeof msg - 1, tmp, 0, &r), SULTAN_SUCCESS);
+    CHECK(r == SULTAN_VERIFY_HIGH_S);
+    CHECK_RC(secp_one(it.pk, msg, sizeof msg - 1, tmp, SULTAN_SECP256K1_NORMALIZE_S, &r),
+             SULTAN_SUCCESS);
+    CHECK(r == SULTAN_VERIFY_VALID);
+    /* r = 0, s = 0, r = n, s = n: malformed. */
+    memcpy(tmp, it.sig, 64);
+    memset(tmp, 0, 32);
+    CHECK_RC(secp_one(it.pk, msg, sizeof msg - 1, tmp, 0, &r), SULTAN_SUCCESS);
+    CHECK(r == SULTAN_VERIFY_BAD_SIGNATURE);
+    memcpy(tmp, it.sig, 64);
+    memset(tmp + 32, 0, 32);
+    CHECK_RC(secp_one(it.pk, msg, sizeof msg - 1, tmp, SULTAN_SECP256K1_NORMALIZE_S, &r),
+             SULTAN_SUCCESS);
+    CHECK(r == SULTAN_VERIFY_BAD_SIGNATURE);
+    memcpy(tmp, it.sig, 64);
+    unhex(ORDER_HEX, tmp, 32);
+    CHECK_RC(secp_one(it.pk, msg, sizeof msg - 1, tmp, 0, &r), SULTAN_SUCCESS);
+    CHECK(r == SULTAN_VERIFY_BAD_SIGNATURE);
+    /* Public keys: wrong prefix, x not below p, x not on the curve. */
+    memcpy(pk, it.pk, 33);
+    pk[0] = 0x04;
+    CHECK_RC(secp_one(pk, msg, sizeof msg - 1, it.sig, 0, &r), SULTAN_SUCCESS);
+    CHECK(r == SULTAN_VERIFY_BAD_PUBKEY);
+    memset(pk + 1, 0xff, 32);
+    pk[0] = 0x02;
+    CHECK_RC(secp_one(pk, msg, sizeof msg - 1, it.sig, 0, &r), SULTAN_SUCCESS);
+    CHECK(r == SULTAN_VERIFY_BAD_PUBKEY);
+    int found_off_curve = 0;
+    for (uint8_t x = 1; x < 50 && !found_off_curve; x++) {
+        memset(pk, 0, 33);
+        pk[0] = 0x03;
+        pk[32] = x;
+        secp256k1_pubkey p;
+        if (!secp256k1_ec_pubkey_parse(ctx, &p, pk, 33)) {
+            found_off_curve = 1;
+            CHECK_RC(secp_one(pk, msg, sizeof msg - 1, it.sig, 0, &r), SULTAN_SUCCESS);
+            CHECK(r == SULTAN_VERIFY_BAD_PUBKEY);
+        }
+    }
+    CHECK(found_off_curve);
+    /* Argument errors. */
+    size_t off = 0, len = 3;
+    CHECK_RC(sultan_secp256k1_verify_batch(NULL, 33, msg, 3, &off, &len, it.sig, 64, 1, 0, &r, 1,
+                                           0),
+             SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_secp256k1_verify_batch(it.pk, 33, msg, 3, &off, &len, NULL, 64, 1, 0, &r, 1,
+                                           0),
+             SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_secp256k1_verify_batch(it.pk, 33, msg, 3, &off, &len, it.sig, 64, 1, 0, NULL,
+                                           1, 0),
+             SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_secp256k1_verify_batch(it.pk, 33, NULL, 3, &off, &len, it.sig, 64, 1, 0, &r,
+                                           1, 0),
+             SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_secp256k1_verify_batch(it.pk, 32, msg, 3, &off, &len, it.sig, 64, 1, 0, &r, 1,
+                                           0),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_secp256k1_verify_batch(it.pk, 33, msg, 3, &off, &len, it.sig, 65, 1, 0, &r, 1,
+                                           0),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_secp256k1_verify_batch(it.pk, 33, msg, 3, &off, &len, it.sig, 64, 1, 0, &r, 0,
+                                           0),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_secp256k1_verify_batch(it.pk, 33, msg, 2, &off, &len, it.sig, 64, 1, 0, &r, 1,
+                                           0),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_secp256k1_verify_batch(it.pk, SIZE_MAX, msg, 3, &off, &len, it.sig, 64,
+                                           SIZE_MAX / 2, 0, &r, 1, 0),
+             SULTAN_INVALID_PARAMETER);
+    secp256k1_context_destroy(ctx);
+}
+
+static void test_secp256k1_batch_threads_agree(void) {
+    enum { N = 600 };
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
+    uint8_t *pks = malloc(N * 33), *sigs = malloc(N * 64), *msgs = malloc(N * 8);
+    size_t *off = malloc(N * sizeof(size_t)), *len = malloc(N * sizeof(size_t));
+    uint8_t r1[N], r2[N];
+    for (size_t i = 0; i < N; i++) {
+        secp_item it;
+        memcpy(msgs + i * 8, "message", 7);
+        msgs[i * 8 + 7] = (uint8_t)i;
+        off[i] = i * 8;
+        len[i] = 8;
+        secp_make(ctx, (uint8_t)(i % 13), msgs + i * 8, 8, &it);
+        memcpy(pks + i * 33, it.pk, 33);
+        memcpy(sigs + i * 64, it.sig, 64);
+        if (i % 7 == 3)
+            sigs[i * 64 + 5] ^= 1; /* every seventh one broken */
+    }
+    CHECK_RC(sultan_secp256k1_verify_batch(pks, N * 33, msgs, N * 8, off, len, sigs, N * 64, N, 0,
+                                           r1, N, 1),
+             SULTAN_SUCCESS);
+    CHECK_RC(sultan_secp256k1_verify_batch(pks, N * 33, msgs, N * 8, off, len, sigs, N * 64, N, 0,
+                                           r2, N, 2),
+             SULTAN_SUCCESS);
+    CHECK(memcmp(r1, r2, N) == 0);
+    int ok = 1;
+    for (size_t i = 0; i < N; i++)
+        ok &= (i % 7 == 3) ? r1[i] != SULTAN_VERIFY_VALID : r1[i] == SULTAN_VERIFY_VALID;
+    CHECK(ok);
+    free(pks), free(sigs), free(msgs), free(off), free(len);
+    secp256k1_context_destroy(ctx);
+}
+
+/* ---- ed25519 ------------------------------------------------------------------------------ */
+
+static void test_ed25519_rfc8032_vectors(void) {
+    /* RFC 8032 section 7.1, tests 1-3. */
+    const char *pks[3] = {"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+                          "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+                          "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025"};
+    const char *sigs[3] = {
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701c"
+        "f9b46bd25bf5f0595bbe24655141438e7a100b",
+        "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0"
+        "f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+        "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f76098"
+        "4dc6594a7c15e9716ed28dc027beceea1ec40a"};
+    uint8_t pk[96], sig[192], msgs[3] = {0x72, 0xaf, 0x82}, res[3];
+    size_t off[3] = {0, 0, 1}, len[3] = {0, 1, 2};
+    for (int i = 0; i < 3; i++) {
+        unhex(pks[i], pk + 32 * i, 32);
+        unhex(sigs[i], sig + 64 * i, 64);
+    }
+    CHECK_RC(sultan_ed25519_verify_batch(pk, 96, msgs, 3, off, len, sig, 192, 3, 0, res, 3, 0),
+             SULTAN_SUCCESS);
+    CHECK(res[0] == SULTAN_VERIFY_VALID && res[1] == SULTAN_VERIFY_VALID &&
+          res[2] == SULTAN_VERIFY_VALID);
+    sig[64 + 10] ^= 1;            /* broken signature */
+    len[2] = 1;                   /* wrong message */
+    memset(pk, 0xff, 32);         /* not a point encoding */
+    CHECK_RC(sultan_ed25519_verify_batch(pk, 96, msgs, 3, off, len, sig, 192, 3, 0, res, 3, 0),
+             SULTAN_SUCCESS);
+    CHECK(res[0] == SULTAN_VERIFY_INVALID && res[1] == SULTAN_VERIFY_INVALID &&
+          res[2] == SULTAN_VERIFY_INVALID);
+    CHECK_RC(sultan_ed25519_verify_batch(pk, 96, msgs, 3, off, len, sig, 192, 3, 1, res, 3, 0),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_ed25519_verify_batch(pk, 95, msgs, 3, off, len, sig, 192, 3, 0, res, 3, 0),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_ed25519_verify_batch(pk, 96, msgs, 3, off, NULL, sig, 192, 3, 0, res, 3, 0),
+             SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_ed25519_verify_batch(NULL, 0, NULL, 0, NULL, NULL, NULL, 0, 0, 0, NULL, 0, 0),
+             SULTAN_SUCCESS);
+}
+
+static int tests_run = 0, tests_failed = 0;
+
+#define RUN(test)                                                                              \
+    do {                                                                                       \
+        int before_ = failures;                                                                \
+        test();                                                                                \
+        tests_run++;                                                                           \
+        if (failures != before_) {                                                             \
+            tests_failed++;                                                                    \
+            fprintf(stderr, "FAILED %s\n", #test);                                             \
+        }                                                                                      \
+    } while (0)
+
+int main(void) {
+    RUN(test_version_and_strerror);
+    RUN(test_sha256_vectors);
+    RUN(test_sha256_zero_lengths_and_empty_batches);
+    RUN(test_sha256_rejects_bad_arguments);
+    RUN(test_sha256_huge_counts_are_refused_before_reading);
+    RUN(test_sha256_threads_agree);
+    RUN(test_merkle_cometbft_vectors);
+    RUN(test_merkle_roots_and_proofs_match_definition);
+    RUN(test_merkle_rejects_bad_arguments);
+    RUN(test_secp256k1_verify);
+    RUN(test_secp256k1_batch_threads_agree);
+    RUN(test_ed25519_rfc8032_vectors);
+    printf("%d checks, %d failed\n", checks, failures);
+    printf("%d passed, %d failed\n", tests_run - tests_failed, tests_failed);
+    return failures ? 1 : 0;
+}
