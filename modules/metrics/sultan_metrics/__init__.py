@@ -1,0 +1,1 @@
+"""Prometheus exposition for Sultan nodes (`instrumentation.prometheus_listen_addr`, /metrics)."""

@@ -1,0 +1,1 @@
+"""Operator tooling that talks to a running node over its public APIs (stress testing)."""
