@@ -1,0 +1,1 @@
+"""The Cosmos SDK x/distribution module for Sultan."""

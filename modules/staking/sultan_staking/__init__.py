@@ -1,0 +1,1 @@
+"""The Cosmos SDK x/staking module for Sultan."""
