@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from sultan.kernel import metrics as kernel_metrics
 from sultan.kernel.abci.app import Application
 from sultan.kernel.config import Config, apply_overrides, load_config
 from sultan.kernel.crypto.keys import Ed25519PrivKey, load_node_key, load_priv_validator_key
@@ -46,6 +48,8 @@ class Node:
         self.warnings: list[str] = []
         self.started_ns = now_ns()
         self.db: Database | None = None
+        # Where the API reads blocks/txs (`sultan.api.chain_view`); None = the embedded engine.
+        self.chain: Any = None
 
     def open(self) -> Node:
         home = self.home
@@ -90,6 +94,16 @@ class Node:
                     f"data/ belongs to chain {self.app.chain_id!r} but genesis.json is for "
                     f"{self.genesis.chain_id!r}; run `sultan unsafe-reset-all` to start over"
                 )
+            if self.consensus_engine == "cometbft":
+                # An external CometBFT drives the app over ABCI (`api.servers` serves it):
+                # no embedded engine or mempool here; blocks and txs come from its RPC.
+                from sultan.api.chain_view import CometBFTChainView
+
+                self.chain = CometBFTChainView(
+                    self.config.node.cometbft_rpc_url,
+                    timeout_commit_ms=self.config.node.consensus.timeout_commit_ms,
+                )
+                return self
             mp = self.config.node.mempool
             self.mempool = Mempool(
                 self.app.check_tx,
@@ -111,6 +125,7 @@ class Node:
                 halt_height=self.config.app.halt_height,
             )
             self.engine.bootstrap()
+            self.kernel_metrics = kernel_metrics.instrument(self)
         except BaseException:
             self.close()
             raise
@@ -127,6 +142,11 @@ class Node:
     @property
     def node_id(self) -> str:
         return self.node_key.node_id
+
+    @property
+    def consensus_engine(self) -> str:
+        """`embedded` (this process makes blocks) or `cometbft` (served over ABCI)."""
+        return str(self.config.node.consensus_engine)
 
     def start(self) -> None:
         self.engine.start()

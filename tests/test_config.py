@@ -406,6 +406,8 @@ def test_every_documented_override_applies() -> None:
         "p2p.laddr": "tcp://0.0.0.0:26666",
         "proxy_app": "tcp://127.0.0.1:26668",
         "abci": "socket",
+        "consensus_engine": "cometbft",
+        "cometbft_rpc": "http://127.0.0.1:36657",
         "moniker": "flagged",
     }
     assert set(flags) == set(OVERRIDES)
@@ -420,6 +422,23 @@ def test_every_documented_override_applies() -> None:
     assert n.consensus.timeout_commit_ms == 250
     assert n.p2p.laddr == "tcp://0.0.0.0:26666" and n.proxy_listen == ("127.0.0.1", 26668)
     assert n.moniker == "flagged"
+    assert n.consensus_engine == "cometbft" and n.cometbft_rpc_url == "http://127.0.0.1:36657"
+
+
+def test_consensus_engine_keys() -> None:
+    cfg = Config().node
+    assert cfg.consensus_engine == "embedded"
+    assert cfg.cometbft_rpc_url == "http://127.0.0.1:26657"  # from rpc.laddr
+    listen_all = apply_overrides(Config(), {"rpc.laddr": "tcp://0.0.0.0:36657"}).node
+    assert listen_all.cometbft_rpc_url == "http://127.0.0.1:36657"
+    unix = apply_overrides(Config(), {"proxy_app": "unix:///run/sultan/abci.sock"}).node
+    assert unix.proxy_app == "unix:///run/sultan/abci.sock"
+    with pytest.raises(ConfigError, match="consensus_engine"):
+        apply_overrides(Config(), {"consensus_engine": "tendermint"})
+    with pytest.raises(ConfigError, match="cometbft_rpc"):
+        apply_overrides(Config(), {"cometbft_rpc": "not a url"})
+    with pytest.raises(ConfigError, match="proxy_app"):
+        apply_overrides(Config(), {"proxy_app": "unix://"})
 
 
 def test_none_overrides_are_ignored() -> None:

@@ -40,6 +40,7 @@ def fake_modules(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         return json.loads(json.dumps(APP_STATE))
 
     monkeypatch.setattr(init_cmd, "_default_app_state", fake)
+    monkeypatch.setattr(init_cmd, "_run_init_home_hooks", lambda *args: None)
     return seen
 
 
@@ -87,7 +88,9 @@ def test_init_creates_a_complete_home(tmp_path: Path) -> None:
     assert cfg.node.moniker == "val0" and warnings == []
     assert load_priv_validator_state(home.priv_validator_state) == PrivValidatorState()
     assert home.plugins_toml.read_text() == init_cmd.packaged_plugins_toml()
-    assert tomllib.loads(home.plugins_toml.read_text()) == {"modules": ["auth", "bank"]}
+    assert tomllib.loads(home.plugins_toml.read_text()) == {
+        "modules": ["auth", "bank", "staking", "distribution", "metrics"]
+    }
     assert pv.address_hex in result.output and node.node_id in result.output
     assert str(home.genesis_json) in result.output
 

@@ -25,6 +25,8 @@ import grpc
 from google.protobuf.message import DecodeError
 from grpc_reflection.v1alpha import reflection
 
+from sultan.api.limits import make_limiter, read_tls_pair, server_ssl_context
+from sultan.api.metrics import GrpcApiInterceptor, api_metrics
 from sultan.api.services import HEIGHT_HEADER, BuiltinMethod, CosmosServices, classify, parse_height
 
 log = logging.getLogger("sultan.grpc")
@@ -114,11 +116,26 @@ class GrpcServer:
                 ("grpc.max_send_message_length", cfg.max_send_msg_size),
                 ("grpc.so_reuseport", 0),
             ],
+            interceptors=[
+                GrpcApiInterceptor(
+                    api_metrics(self.node),
+                    make_limiter(cfg.rate_limit_per_second, cfg.rate_limit_burst),
+                )
+            ],
         )
         server.add_generic_rpc_handlers(tuple(self.handlers()))
         reflection.enable_server_reflection((*self.service_names, reflection.SERVICE_NAME), server)
         target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        bound = server.add_insecure_port(target)
+        if cfg.tls_cert_file:
+            server_ssl_context(  # a clear ConfigError for a bad pair, before gRPC sees it
+                cfg.tls_cert_file, cfg.tls_key_file, self.node.home.config_dir, "grpc"
+            )
+            cert, key = read_tls_pair(
+                cfg.tls_cert_file, cfg.tls_key_file, self.node.home.config_dir, "grpc"
+            )
+            bound = server.add_secure_port(target, grpc.ssl_server_credentials([(key, cert)]))
+        else:
+            bound = server.add_insecure_port(target)
         if not bound:
             raise RuntimeError(f"failed to bind {target}")
         server.start()

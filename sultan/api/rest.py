@@ -38,6 +38,9 @@ from google.protobuf.message import DecodeError
 
 from sultan import __version__
 from sultan.api import jsonfmt as fmt
+from sultan.api.chain_view import chain_view
+from sultan.api.limits import make_limiter
+from sultan.api.metrics import ENDPOINT_KEY, api_metrics, http_middleware
 from sultan.api.openapi import build_openapi
 from sultan.api.services import (
     COMETBFT_VERSION,
@@ -46,13 +49,16 @@ from sultan.api.services import (
     classify,
     parse_height,
 )
+from sultan.kernel.coins import format_dec
 from sultan.kernel.errors import QueryError
 from sultan.kernel.timeutil import now_ns
+from sultan.pb.gogoproto import gogo_pb2
 
 log = logging.getLogger("sultan.rest")
 
 FD = _descriptor.FieldDescriptor
 _JSON = "application/json"
+LEGACY_DEC = "cosmossdk.io/math.LegacyDec"
 HEIGHT_RESPONSE_HEADER = "Grpc-Metadata-X-Cosmos-Block-Height"
 MIN_HEALTH_WINDOW_MS = 10_000
 _WKT_SCALAR = {
@@ -141,21 +147,54 @@ def error_response(code: grpc.StatusCode, message: str) -> web.Response:
 # -- protobuf JSON, the way the Cosmos gateway writes it --------------------------------------
 
 
+def _gogo_option(field: Any, name: str) -> Any:
+    """A `gogoproto.*` field option from the module's .proto (None when absent)."""
+    options = field.GetOptions()
+    extension = getattr(gogo_pb2, name)
+    return options.Extensions[extension] if options.HasExtension(extension) else None
+
+
+def _is_legacy_dec(field: Any) -> bool:
+    return field.type == FD.TYPE_STRING and _gogo_option(field, "customtype") == LEGACY_DEC
+
+
+def _legacy_dec_text(atomics: str) -> str:
+    """A LegacyDec's protobuf form (integer of 10^-18 units) as gogo's JSON writes it."""
+    try:
+        return format_dec(int(atomics or "0"))
+    except ValueError:
+        return atomics
+
+
 def _fill_nulls(msg: Any, out: dict[str, Any]) -> dict[str, Any]:
     """gogo jsonpb with EmitDefaults writes unset message fields and empty bytes as null.
 
     (The SDK's gateway decodes each response from protobuf bytes, so empty byte fields are
-    nil slices there.) Fields keep proto order."""
+    nil slices there.) Fields keep proto order. Fields marked `(gogoproto.nullable) = false`
+    render as objects even when unset, and `(gogoproto.customtype)` LegacyDec strings as
+    decimals ("1.500000000000000000"), as the SDK's gateway does."""
     ordered: dict[str, Any] = {}
     for field in msg.DESCRIPTOR.fields:
         name = field.name
+        if _is_legacy_dec(field) and name in out:
+            value = out[name]
+            ordered[name] = (
+                [_legacy_dec_text(v) for v in value]
+                if isinstance(value, list)
+                else _legacy_dec_text(value)
+            )
+            continue
         if name not in out:
             is_message = field.type == FD.TYPE_MESSAGE and not _is_repeated(field)
             in_real_oneof = field.containing_oneof is not None and not getattr(
                 field.containing_oneof, "is_synthetic", False
             )
             if is_message and not in_real_oneof:
-                if f"{msg.DESCRIPTOR.full_name}.{name}" in NON_NULLABLE:
+                non_nullable = (
+                    f"{msg.DESCRIPTOR.full_name}.{name}" in NON_NULLABLE
+                    or _gogo_option(field, "nullable") is False
+                )
+                if non_nullable:
                     sub_msg = getattr(msg, name)
                     ordered[name] = (
                         gateway_json(sub_msg)
@@ -321,7 +360,7 @@ class Route:
 
 def build_routes(node: Any, services: CosmosServices) -> list[Route]:
     routes: list[Route] = []
-    blocks = node.engine.blocks
+    blocks = chain_view(node).blocks
     for bm in services.methods():
         for http_method, path in bm.rest:
 
@@ -363,6 +402,8 @@ def build_routes(node: Any, services: CosmosServices) -> list[Route]:
 
 
 def health(node: Any) -> tuple[bool, dict[str, Any]]:
+    if getattr(node, "consensus_engine", "embedded") == "cometbft":
+        return chain_view(node).health()  # type: ignore[no-any-return]
     engine = node.engine
     cons = node.config.node.consensus
     window_ms = max(3 * cons.timeout_commit_ms, MIN_HEALTH_WINDOW_MS)
@@ -401,8 +442,33 @@ class RESTServer:
         self._openapi: dict[str, Any] | None = None
 
     def make_app(self) -> web.Application:
+        cfg = self.config
+        observe = http_middleware(
+            "rest",
+            api_metrics(self.node),
+            endpoint_of=self._endpoint_of,
+            limiter=make_limiter(cfg.rate_limit_per_second, cfg.rate_limit_burst),
+            on_limited=lambda retry: error_response(
+                grpc.StatusCode.RESOURCE_EXHAUSTED, f"rate limit exceeded: retry after {retry}s"
+            ),
+            read_timeout_s=cfg.rpc_read_timeout_ms / 1000,
+            max_body_bytes=cfg.rpc_max_body_bytes,
+            on_read_timeout=lambda: web.json_response(
+                {
+                    "code": grpc.StatusCode.DEADLINE_EXCEEDED.value[0],
+                    "message": f"request body not received within {cfg.rpc_read_timeout_ms} ms",
+                    "details": [],
+                },
+                status=408,
+            ),
+            handler_timeout_s=cfg.rpc_write_timeout_ms / 1000,
+            on_timeout=lambda: error_response(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"request not answered within {cfg.rpc_write_timeout_ms} ms",
+            ),
+        )
         app = web.Application(
-            client_max_size=self.config.rpc_max_body_bytes, middlewares=[self._errors]
+            client_max_size=self.config.rpc_max_body_bytes, middlewares=[observe, self._errors]
         )
         app.router.add_get("/health", self.handle_health)
         app.router.add_get("/status", self.handle_status)
@@ -413,6 +479,18 @@ class RESTServer:
             app.router.add_get("/swagger/openapi.json", self.handle_openapi)
         app.router.add_route("*", "/{tail:.*}", self.handle_gateway)
         return app
+
+    def _endpoint_of(self, request: web.Request) -> str:
+        """The metrics label: the route template served (bounded, never the raw path)."""
+        named: str | None = request.get(ENDPOINT_KEY)
+        if named:
+            return named
+        resource = request.match_info.route.resource
+        canonical = resource.canonical if resource is not None else ""
+        if canonical and "{tail}" not in canonical:
+            return f"rest:{canonical}"
+        route = next((r for r in self.routes if r.match(request.path) is not None), None)
+        return f"rest:{route.template}" if route is not None else "rest:other"
 
     @web.middleware
     async def _errors(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -452,6 +530,7 @@ class RESTServer:
                 status=405,
             )
         route, params = chosen
+        request[ENDPOINT_KEY] = f"rest:{route.template}"
         try:
             body = None
             if method in ("POST", "PUT", "PATCH"):
@@ -493,25 +572,28 @@ class RESTServer:
 
     def _status(self) -> dict[str, Any]:
         node = self.node
-        blocks = node.engine.blocks
+        chain = chain_view(node)
+        blocks = chain.blocks
         height = blocks.height
         block = blocks.block(height) if height else None
         bid = blocks.block_id(height) if height else None
+        mempool_size, mempool_bytes = chain.mempool_stats()
+        external = chain.node_info()  # CometBFT's identity when it drives the app
         return {
-            "node_id": node.node_id,
+            "node_id": external.default_node_id if external is not None else node.node_id,
             "moniker": node.moniker,
             "chain_id": node.chain_id,
             "version": __version__,
-            "cometbft_version": COMETBFT_VERSION,
+            "cometbft_version": external.version if external is not None else COMETBFT_VERSION,
             "height": height,
             "app_hash": fmt.hexu(node.app.last_app_hash),
             "latest_block_hash": fmt.hexu(bid.hash) if bid is not None else "",
             "latest_block_time": fmt.time_field(block.header, "time")
             if block is not None
             else None,
-            "catching_up": False,
-            "mempool_size": len(node.mempool),
-            "mempool_bytes": node.mempool.total_bytes,
+            "catching_up": chain.syncing(),
+            "mempool_size": mempool_size,
+            "mempool_bytes": mempool_bytes,
         }
 
     async def handle_chain_info(self, request: web.Request) -> web.Response:
@@ -520,7 +602,7 @@ class RESTServer:
     def _chain_info(self) -> dict[str, Any]:
         node = self.node
         genesis = node.genesis
-        blocks = node.engine.blocks
+        blocks = chain_view(node).blocks
         vset = blocks.validators(blocks.height + 1) or blocks.validators(blocks.height)
         validators = (
             [

@@ -28,6 +28,8 @@ import attrs
 from aiohttp import web
 
 from sultan.api import jsonfmt as fmt
+from sultan.api.limits import make_limiter
+from sultan.api.metrics import ENDPOINT_KEY, FAILED_KEY, api_metrics, http_middleware
 from sultan.api.services import (
     BLOCK_PROTOCOL,
     CHANNELS,
@@ -48,6 +50,10 @@ MAX_PER_PAGE = 100
 BLOCKCHAIN_LIMIT = 20
 GENESIS_CHUNK_SIZE = 16 * 1024 * 1024
 MAX_QUERY_LENGTH = 512
+# CometBFT's RPC server defaults (rpc/jsonrpc/server.DefaultConfig); the write timeout is
+# raised above timeout_broadcast_tx_commit, as CometBFT's node does.
+DEFAULT_READ_TIMEOUT_MS = 10_000
+DEFAULT_WRITE_TIMEOUT_MS = 10_000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _INT_RE = re.compile(r"^-?[0-9]+$")
 _JSON_HEADERS = {"Content-Type": "application/json"}
@@ -785,6 +791,17 @@ def _valid_id(rid: Any) -> bool:
     return isinstance(rid, float) and rid.is_integer() and INT64_MIN <= rid < INT64_MAX
 
 
+def _endpoint_of(request: web.Request) -> str:
+    """The metrics label of an RPC request (handlers name JSON-RPC methods they parse)."""
+    named: str | None = request.get(ENDPOINT_KEY)
+    if named:
+        return named
+    name = request.match_info.get("method")
+    if name is None:
+        return "rpc:index"
+    return f"rpc:{name}" if name in METHODS else "rpc:unknown"
+
+
 class RPCServer:
     """The aiohttp application: POST / (JSON-RPC), GET / (endpoint list), GET /<method>."""
 
@@ -797,9 +814,40 @@ class RPCServer:
         return {"max_line_size": limit, "max_field_size": limit}
 
     def make_app(self) -> web.Application:
-        middlewares = [self._errors]
+        cfg = self.config
+        handler_timeout_ms = max(
+            DEFAULT_WRITE_TIMEOUT_MS, cfg.timeout_broadcast_tx_commit_ms + 1000
+        )
+        observe = http_middleware(
+            "rpc",
+            api_metrics(self.service.node),
+            endpoint_of=_endpoint_of,
+            limiter=make_limiter(cfg.rate_limit_per_second, cfg.rate_limit_burst),
+            on_limited=lambda retry: _json_response(
+                _failure(None, RPCError(-32005, "Rate limit exceeded", f"retry after {retry}s")),
+                429,
+            ),
+            read_timeout_s=DEFAULT_READ_TIMEOUT_MS / 1000,
+            max_body_bytes=cfg.max_body_bytes,
+            on_read_timeout=lambda: _json_response(
+                _failure(
+                    None,
+                    invalid_request(
+                        f"error reading request body: not received within "
+                        f"{DEFAULT_READ_TIMEOUT_MS} ms"
+                    ),
+                ),
+                408,
+            ),
+            handler_timeout_s=handler_timeout_ms / 1000,
+            on_timeout=lambda: _json_response(
+                _failure(None, internal_error(f"request timed out after {handler_timeout_ms} ms")),
+                503,
+            ),
+        )
+        middlewares = [observe, self._errors]
         if self.config.cors_allowed_origins:
-            middlewares.insert(0, self._cors)
+            middlewares.insert(1, self._cors)
         app = web.Application(client_max_size=self.config.max_body_bytes, middlewares=middlewares)
         app.router.add_route("*", "/", self.handle_root)
         app.router.add_route("*", "/{method}", self.handle_uri)
@@ -855,20 +903,29 @@ class RPCServer:
         try:
             payload = json.loads(body)
         except (ValueError, RecursionError) as exc:
+            request[ENDPOINT_KEY] = "rpc:invalid"
             error = RPCError(
                 -32700, "Parse error. Invalid JSON", f"error unmarshaling request: {exc}"
             )
             return _json_response(_failure(None, error), 500)
         if isinstance(payload, list):
+            request[ENDPOINT_KEY] = "rpc:batch"
             if not payload:
+                request[FAILED_KEY] = True
                 return _json_response(_failure(None, invalid_request("empty batch")))
             responses = [r for r in [await self._one(item) for item in payload] if r is not None]
             if not responses:
                 return web.Response(status=200)
+            request[FAILED_KEY] = any("error" in r for r in responses)
             return _json_response(responses)
+        method = payload.get("method") if isinstance(payload, dict) else None
+        request[ENDPOINT_KEY] = (
+            f"rpc:{method}" if isinstance(method, str) and method in METHODS else "rpc:unknown"
+        )
         response = await self._one(payload)
         if response is None:
             return web.Response(status=200)  # a notification gets no reply
+        request[FAILED_KEY] = "error" in response
         return _json_response(response)
 
     async def _one(self, request: Any) -> dict[str, Any] | None:

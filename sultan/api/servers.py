@@ -15,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
+import ssl
 from typing import Any
 
 import attrs
 from aiohttp import web
 
 from sultan.api.grpc_server import GrpcServer
+from sultan.api.limits import server_ssl_context
 from sultan.api.rest import RESTServer
 from sultan.api.rpc import RPCServer
 from sultan.api.services import CosmosServices
@@ -96,6 +98,8 @@ class Servers:
     _rpc: RPCServer | None = None
     _grpc: GrpcServer | None = None
     _stopped: bool = False
+    abci_address: str | None = None  # consensus_engine = "cometbft": where ABCI is served
+    _abci: Any = None
 
     async def stop(self) -> None:
         if self._stopped:
@@ -108,6 +112,13 @@ class Servers:
         if self._grpc is not None:
             done = self._grpc.stop(grace=1.0)
             await asyncio.to_thread(done.wait, 10.0)
+        if self._abci is not None:
+            await self._abci.stop()  # waits for a consensus call in flight
+
+    @property
+    def abci(self) -> Any:
+        """The ABCI socket server (consensus_engine = "cometbft"), else None."""
+        return self._abci
 
 
 class _Refuse(asyncio.Protocol):
@@ -119,8 +130,14 @@ class LimitedSockSite(web.SockSite):
     """A SockSite that closes connections beyond `max_connections` at once (0 = no limit),
     for `rpc.max_open_connections` / `api.max-open-connections`."""
 
-    def __init__(self, runner: web.BaseRunner, sock: socket.socket, max_connections: int) -> None:
-        super().__init__(runner, sock, backlog=LISTEN_BACKLOG)
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        sock: socket.socket,
+        max_connections: int,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(runner, sock, backlog=LISTEN_BACKLOG, ssl_context=ssl_context)
         self.max_connections = max_connections
 
     async def start(self) -> None:
@@ -135,21 +152,47 @@ class LimitedSockSite(web.SockSite):
             return server()
 
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(factory, sock=self._sock, backlog=self._backlog)
+        self._server = await loop.create_server(
+            factory, sock=self._sock, backlog=self._backlog, ssl=self._ssl_context
+        )
 
 
 async def _serve(
-    app: web.Application, sock: socket.socket, max_connections: int = 0, **handler_args: Any
+    app: web.Application,
+    sock: socket.socket,
+    max_connections: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
+    **handler_args: Any,
 ) -> web.AppRunner:
     runner = web.AppRunner(app, access_log=None, **handler_args)
     await runner.setup()
     try:
-        site = LimitedSockSite(runner, sock, max_connections)
+        site = LimitedSockSite(runner, sock, max_connections, ssl_context)
         await site.start()
     except BaseException:
         await runner.cleanup()
         raise
     return runner
+
+
+def _tls(node: Any, cert_file: str, key_file: str, what: str) -> ssl.SSLContext | None:
+    if not cert_file:
+        return None
+    return server_ssl_context(cert_file, key_file, node.home.config_dir, what)
+
+
+async def start_abci_server(node: Any) -> Servers:
+    """consensus_engine = "cometbft": serve the application to CometBFT on `proxy_app`.
+
+    The returned Servers has no RPC (`rpc_host`/`rpc_port` name CometBFT's RPC, which
+    this process does not bind)."""
+    from sultan.kernel.abci.socket_server import ABCIServer
+
+    cfg = node.config.node
+    server = ABCIServer(node.app, cfg.proxy_app, max_message_bytes=cfg.abci_max_message_bytes)
+    await server.start()
+    rpc_host, rpc_port = cfg.rpc.listen
+    return Servers(rpc_host=rpc_host, rpc_port=rpc_port, abci_address=server.address, abci=server)
 
 
 async def start_servers(node: Any) -> Servers:
@@ -161,30 +204,42 @@ async def start_servers(node: Any) -> Servers:
         node.app.register_node_query(bm.method, bm.request_class, bm.call)
     rpc_host, rpc_port = cfg.node.rpc.listen
     servers: Servers | None = None
-    rpc = RPCServer(node)
-    sock = listen_socket("RPC", rpc_host, rpc_port)
-    try:
-        runner = await _serve(
-            rpc.make_app(), sock, cfg.node.rpc.max_open_connections, **rpc.handler_args()
+    rest_tls = _tls(node, cfg.app.api.tls_cert_file, cfg.app.api.tls_key_file, "api")
+    if getattr(node, "consensus_engine", "embedded") == "cometbft":
+        # CometBFT serves the RPC on rpc.laddr itself; this process serves it ABCI instead.
+        servers = await start_abci_server(node)
+    else:
+        rpc = RPCServer(node)
+        rpc_tls = _tls(node, cfg.node.rpc.tls_cert_file, cfg.node.rpc.tls_key_file, "rpc")
+        sock = listen_socket("RPC", rpc_host, rpc_port)
+        try:
+            runner = await _serve(
+                rpc.make_app(),
+                sock,
+                cfg.node.rpc.max_open_connections,
+                rpc_tls,
+                **rpc.handler_args(),
+            )
+        except BaseException:
+            sock.close()
+            raise
+        bound_port = sock.getsockname()[1]
+        rpc.service.rpc_address = (
+            f"tcp://{rpc_host}:{bound_port}"
+            if ":" not in rpc_host
+            else f"tcp://[{rpc_host}]:{bound_port}"
         )
-    except BaseException:
-        sock.close()
-        raise
-    bound_port = sock.getsockname()[1]
-    rpc.service.rpc_address = (
-        f"tcp://{rpc_host}:{bound_port}"
-        if ":" not in rpc_host
-        else f"tcp://[{rpc_host}]:{bound_port}"
-    )
-    rpc.service.attach(asyncio.get_running_loop())
-    servers = Servers(rpc_host=rpc_host, rpc_port=bound_port, runners=[runner], rpc=rpc)
+        rpc.service.attach(asyncio.get_running_loop())
+        servers = Servers(rpc_host=rpc_host, rpc_port=bound_port, runners=[runner], rpc=rpc)
     try:
         if cfg.app.api.enable:
             host, port = cfg.app.api.listen
             rest = RESTServer(node)
             sock = listen_socket("REST", host, port)
             try:
-                runner = await _serve(rest.make_app(), sock, cfg.app.api.max_open_connections)
+                runner = await _serve(
+                    rest.make_app(), sock, cfg.app.api.max_open_connections, rest_tls
+                )
                 servers._runners.append(runner)
             except BaseException:
                 sock.close()

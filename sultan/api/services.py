@@ -2,7 +2,8 @@
 
 `cosmos.base.tendermint.v1beta1.Service` (blocks, validator sets, node info, ABCI query),
 `cosmos.base.node.v1beta1.Service` (node config and status) and `cosmos.consensus.v1.Query`
-(consensus params) are answered from the block store, the engine and the application, the
+(consensus params) are answered from the chain (`chain_view`: the embedded engine's block
+store, or the CometBFT node's RPC when CometBFT drives the app) and the application, the
 way the Cosmos SDK answers them from CometBFT.
 gRPC (`grpc_server`) and the REST gateway (`rest`) both call `CosmosServices`, so the two
 can never disagree. Errors are `QueryError`s carrying a gRPC status name.
@@ -20,6 +21,7 @@ import grpc
 from google.protobuf import any_pb2
 
 from sultan import __version__
+from sultan.api.chain_view import chain_view
 from sultan.kernel.errors import QueryError, SdkError
 from sultan.pb.cosmos.base.node.v1beta1 import query_pb2 as node_pb
 from sultan.pb.cosmos.base.query.v1beta1 import pagination_pb2
@@ -139,8 +141,13 @@ class CosmosServices:
         self.node = node
 
     @property
+    def chain(self) -> Any:
+        """Where blocks, txs and node info come from (`chain_view.ChainView`)."""
+        return chain_view(self.node)
+
+    @property
     def blocks(self) -> Any:
-        return self.node.engine.blocks
+        return self.chain.blocks
 
     def methods(self) -> list[BuiltinMethod]:
         from sultan.api.tx_service import TxService  # it builds on BuiltinMethod from here
@@ -226,12 +233,15 @@ class CosmosServices:
 
     def consensus_params(self, req: Any) -> Any:
         """The chain's consensus parameters (cosmpy reads `params.block.max_gas`)."""
-        return consensus_pb.QueryParamsResponse(params=self.node.engine.consensus_params)
+        return consensus_pb.QueryParamsResponse(params=self.chain.consensus_params())
 
     # -- cosmos.base.tendermint.v1beta1.Service -------------------------------------------
 
     def default_node_info(self) -> Any:
         node = self.node
+        external = self.chain.node_info()  # CometBFT's own, when it drives the app
+        if external is not None:
+            return external
         return p2p_pb.DefaultNodeInfo(
             protocol_version=p2p_pb.ProtocolVersion(
                 p2p=P2P_PROTOCOL, block=BLOCK_PROTOCOL, app=self.app_version()
@@ -267,7 +277,7 @@ class CosmosServices:
         )
 
     def get_syncing(self, req: Any) -> Any:
-        return tm_pb.GetSyncingResponse(syncing=False)
+        return tm_pb.GetSyncingResponse(syncing=self.chain.syncing())
 
     def _block_response(self, cls: Any, height: int) -> Any:
         block = self.blocks.block(height)

@@ -2,7 +2,8 @@
 
 Served over gRPC, REST (grpc-gateway paths) and `abci_query` (CosmJS simulates through
 `/cosmos.tx.v1beta1.Service/Simulate`). It lives beside the API servers rather than in a
-module because it needs the node itself: the mempool, the tx index and the block store.
+module because it needs the node itself: the mempool, the tx index and the block store —
+through `chain_view`, so it works the same under the embedded engine and under CometBFT.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from google.protobuf import any_pb2
 
+from sultan.api.chain_view import chain_view
 from sultan.api.services import BuiltinMethod
 from sultan.kernel.engine.indexer import SearchTooBroadError
 from sultan.kernel.engine.query import QuerySyntaxError, parse_query
@@ -22,7 +24,6 @@ from sultan.pb.cosmos.base.abci.v1beta1 import abci_pb2 as sdk_abci
 from sultan.pb.cosmos.base.query.v1beta1 import pagination_pb2
 from sultan.pb.cosmos.tx.v1beta1 import service_pb2 as svc
 from sultan.pb.cosmos.tx.v1beta1 import tx_pb2
-from sultan.pb.tendermint.abci import types_pb2 as abci
 
 SERVICE = "cosmos.tx.v1beta1.Service"
 MAX_PAGE_LIMIT = 100
@@ -148,7 +149,9 @@ class TxService:
             raise QueryError("InvalidArgument", "invalid empty tx")
         tx_hash = hashlib.sha256(req.tx_bytes).hexdigest().upper()
         try:
-            check = self.node.mempool.check_and_add(req.tx_bytes)
+            check = chain_view(self.node).broadcast(
+                req.tx_bytes, sync=req.mode == svc.BROADCAST_MODE_SYNC
+            )
         except MempoolError as exc:
             code = 19 if "cache" in str(exc) else 20 if "full" in str(exc) else 21
             return svc.BroadcastTxResponse(
@@ -174,7 +177,7 @@ class TxService:
     # -- lookups ------------------------------------------------------------------------------
 
     def _tx_response(self, record: Any) -> Any:
-        block = self.node.engine.blocks.block(record.height)
+        block = chain_view(self.node).blocks.block(record.height)
         packed = any_pb2.Any()
         packed.Pack(decode_tx_proto(record.tx), type_url_prefix="/")
         r = record.result
@@ -200,7 +203,7 @@ class TxService:
             raise QueryError("InvalidArgument", f"invalid tx hash {req.hash!r}: want hex") from None
         if len(tx_hash) != 32:
             raise QueryError("InvalidArgument", f"invalid tx hash {req.hash!r}: want 32 bytes")
-        record = self.node.engine.indexer.tx(tx_hash)
+        record = chain_view(self.node).tx(tx_hash)
         if record is None:
             raise QueryError("NotFound", f"tx not found: {req.hash.upper()}")
         return svc.GetTxResponse(
@@ -215,25 +218,8 @@ class TxService:
             conditions = parse_query(text)
         except QuerySyntaxError as exc:
             raise QueryError("InvalidArgument", f"invalid query {text!r}: {exc}") from None
-        blocks = self.node.engine.blocks
-
-        def block_txs(height: int) -> Any:
-            block, results = blocks.block(height), blocks.results(height)
-            if block is None or results is None:
-                return
-            for index, tx in enumerate(block.data.txs):
-                yield (
-                    height,
-                    index,
-                    abci.TxResult(
-                        height=height, index=index, tx=tx, result=results.tx_results[index]
-                    ),
-                )
-
         try:
-            found = self.node.engine.indexer.search_txs(
-                conditions, lambda tx: hashlib.sha256(tx).digest(), block_txs, blocks.height
-            )
+            found = chain_view(self.node).search_txs(text, conditions)
         except SearchTooBroadError as exc:
             raise QueryError("InvalidArgument", str(exc)) from None
         if req.order_by == svc.ORDER_BY_DESC:
@@ -259,7 +245,7 @@ class TxService:
         )
 
     def get_block_with_txs(self, req: Any) -> Any:
-        blocks = self.node.engine.blocks
+        blocks = chain_view(self.node).blocks
         if req.height < 1 or req.height > blocks.height:
             raise QueryError(
                 "InvalidArgument",

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from sultan.client.errors import ClientError
 from sultan.kernel.config import (
     ConfigError,
     load_config,
@@ -64,6 +65,26 @@ def _default_app_state(plugins_toml_path: Path) -> dict[str, Any]:
     return state
 
 
+def _run_init_home_hooks(h: Home, chain_id: str, moniker: str) -> None:
+    """Let each enabled module finish the new genesis (`sultan_init_home`), in plugins.toml
+    order — staking makes the node's own validator there. The kernel imports no module."""
+    try:
+        from sultan.kernel.modules import load_modules, read_plugins_toml
+    except ImportError as exc:
+        if exc.name == "sultan.kernel.modules":
+            return
+        raise
+    module_set = load_modules(read_plugins_toml(str(h.plugins_toml)))
+    for name in module_set.names:
+        hook = getattr(module_set.plugin_manager.get_plugin(name), "sultan_init_home", None)
+        if hook is None:
+            continue
+        try:
+            hook(home=h.root, chain_id=chain_id, moniker=moniker)
+        except (ValueError, ClientError) as exc:
+            raise ConfigError(f"sultan init: module {name!r}: {exc}") from exc
+
+
 @click.command("init")
 @home_option
 @click.option("--chain-id", default=DEFAULT_CHAIN_ID, show_default=True, help="Chain id.")
@@ -97,6 +118,7 @@ def init_command(home: Path | None, chain_id: str, moniker: str | None, overwrit
         plugins_toml_text=plugins_text,
         overwrite=overwrite,
     )
+    _run_init_home_hooks(h, chain_id, moniker)
     pv_key = load_priv_validator_key(h.priv_validator_key)
     node_key = load_node_key(h.node_key)
     click.echo(f"Initialised sultan home {h.root} (chain-id {chain_id}, moniker {moniker})")

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from sultan.client.errors import ClientError
 from sultan.kernel.abci.app import GenesisStateError
 from sultan.kernel.config import ConfigError
 from sultan.kernel.crypto.keys import KeyFileError
@@ -20,7 +21,15 @@ from sultan.kernel.genesis import GenesisError
 from sultan.kernel.modules import ModuleWiringError
 from sultan.kernel.store.db import DatabaseLockedError
 
-COMMAND_MODULES = ["sultan.cli.init_cmd", "sultan.cli.run_cmd", "sultan.cli.modules_cmd"]
+COMMAND_MODULES = [
+    "sultan.cli.init_cmd",
+    "sultan.cli.run_cmd",
+    "sultan.cli.modules_cmd",
+    "sultan.cli.keys_cmd",
+    "sultan.cli.query_cmd",
+    "sultan.cli.stress_cmd",
+    "sultan.cli.testnet_cmd",
+]
 
 # Errors that are the operator's to fix: shown as a message, not a traceback.
 HANDLED_ERRORS: tuple[type[BaseException], ...] = (
@@ -33,6 +42,7 @@ HANDLED_ERRORS: tuple[type[BaseException], ...] = (
     DatabaseLockedError,
     GenesisStateError,
     EngineStateError,
+    ClientError,
 )
 
 
@@ -70,8 +80,11 @@ def _register_module_commands() -> None:
 
     from sultan.kernel.modules import installed_modules
 
-    groups: dict[str, click.Group] = {}
-    help_texts = {"tx": "Build, sign and broadcast transactions.", "query": "Query the chain."}
+    help_texts = {
+        "tx": "Build, sign and broadcast transactions.",
+        "query": "Query the chain.",
+        "genesis": "Edit the genesis file of a home before the chain starts.",
+    }
 
     def register_for(module: str) -> Any:
         def register(group: str, command: click.Command) -> None:
@@ -80,10 +93,11 @@ def _register_module_commands() -> None:
                 return
             if group not in help_texts:
                 raise ValueError(f"module {module!r}: unknown CLI group {group!r}")
-            if group not in groups:
-                groups[group] = click.Group(group, help=help_texts[group])
-                cli.add_command(groups[group])
-            groups[group].add_command(command)
+            target = cli.commands.get(group)  # a kernel group (e.g. `query`) is extended
+            if not isinstance(target, click.Group):
+                target = click.Group(group, help=help_texts[group])
+                cli.add_command(target)
+            target.add_command(command)
 
         return register
 

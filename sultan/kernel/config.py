@@ -30,6 +30,9 @@ APP_TOML = "app.toml"
 MAX_PORT = 65535
 DEC_PRECISION = 18  # Cosmos LegacyDec: gas prices are fixed-point ints with 18 decimals
 ABCI_CHOICES = ("socket",)
+# Who drives the application: the in-process single-validator engine, or an external
+# CometBFT node over the ABCI socket (`proxy_app`).
+CONSENSUS_ENGINES = ("embedded", "cometbft")
 PRUNING_CHOICES = ("default", "nothing", "everything", "custom")
 APP_DB_BACKENDS = ("rocksdb",)
 # Pruning presets, as the Cosmos SDK defines them: (keep-recent, interval).
@@ -105,6 +108,20 @@ def split_list(text: str) -> list[str]:
 
 def _check_address(value: str) -> None:
     parse_address(value)
+
+
+def _check_abci_address(value: str) -> None:
+    # CometBFT's proxy_app: tcp://host:port or unix:///path/to/socket.
+    if value.startswith("unix://"):
+        if len(value) == len("unix://"):
+            raise ValueError(f"address {value!r}: empty unix socket path")
+        return
+    parse_address(value)
+
+
+def _check_url(value: str) -> None:
+    if value and not re.fullmatch(r"(https?|tcp)://[^\s/]+(/\S*)?", value):
+        raise ValueError(f"{value!r} is not a URL like http://127.0.0.1:26657")
 
 
 def _check_moniker(value: str) -> None:
@@ -195,6 +212,28 @@ class RPCSection:
     max_subscription_clients: int = opt(
         "max_subscription_clients", "int", 100, "Max clients with event subscriptions.", lo=0
     )
+    rate_limit_per_second: int = opt(
+        "rate_limit_per_second",
+        "int",
+        0,
+        "Requests per second each client IP may make (token bucket; 0 = no limit). "
+        "Over the limit: HTTP 429 with Retry-After.",
+        lo=0,
+    )
+    rate_limit_burst: int = opt(
+        "rate_limit_burst",
+        "int",
+        0,
+        "Requests a client may make at once above the rate (0 = one second's worth).",
+        lo=0,
+    )
+    tls_cert_file: str = opt(
+        "tls_cert_file",
+        "str",
+        "",
+        "PEM certificate for HTTPS (relative paths: under config/); empty = plain HTTP.",
+    )
+    tls_key_file: str = opt("tls_key_file", "str", "", "PEM private key matching tls_cert_file.")
 
     @property
     def listen(self) -> tuple[str, int]:
@@ -343,10 +382,34 @@ class NodeConfig:
         "proxy_app",
         "str",
         "tcp://127.0.0.1:26658",
-        "ABCI address: where the app serves an external CometBFT node (socket mode).",
-        check=_check_address,
+        "ABCI address: where the app serves an external CometBFT node "
+        '(consensus_engine = "cometbft"): tcp://host:port or unix:///path.',
+        check=_check_abci_address,
     )
     abci: str = opt("abci", "str", "socket", "ABCI transport.", choices=ABCI_CHOICES)
+    consensus_engine: str = opt(
+        "consensus_engine",
+        "str",
+        "embedded",
+        "embedded: this process produces the blocks (one validator); cometbft: serve ABCI on "
+        "proxy_app to an external CometBFT node (multi-validator networks).",
+        choices=CONSENSUS_ENGINES,
+    )
+    cometbft_rpc: str = opt(
+        "cometbft_rpc",
+        "str",
+        "",
+        'With consensus_engine = "cometbft": the CometBFT RPC that REST/gRPC read blocks and '
+        "txs from and broadcast to (empty = rpc.laddr).",
+        check=_check_url,
+    )
+    abci_max_message_bytes: int = opt(
+        "abci_max_message_bytes",
+        "int",
+        100 * 1024 * 1024,
+        "Largest ABCI message accepted; a bigger length prefix closes that connection.",
+        lo=1,
+    )
     rpc: RPCSection = section(RPCSection)
     p2p: P2PSection = section(P2PSection)
     mempool: MempoolSection = section(MempoolSection)
@@ -357,6 +420,19 @@ class NodeConfig:
     @property
     def proxy_listen(self) -> tuple[str, int]:
         return parse_address(self.proxy_app)
+
+    @property
+    def cometbft_rpc_url(self) -> str:
+        """The CometBFT RPC as an http:// URL (`cometbft_rpc`, else `rpc.laddr`)."""
+        url = self.cometbft_rpc or self.rpc.laddr
+        if url.startswith("tcp://"):
+            url = "http://" + url[len("tcp://") :]
+        scheme, _, rest = url.partition("://")
+        host_port = rest.split("/", 1)[0]
+        for wildcard in ("0.0.0.0:", "[::]:"):
+            if host_port.startswith(wildcard):  # a listen-anywhere address: call it locally
+                url = f"{scheme}://127.0.0.1:{host_port[len(wildcard) :]}"
+        return url.rstrip("/")
 
 
 # --- app.toml --------------------------------------------------------------------------------
@@ -386,6 +462,28 @@ class APISection:
         "rpc-write-timeout", "secs", 0, "Seconds to write a response (0 = no limit).", lo=0
     )
     rpc_max_body_bytes: int = opt("rpc-max-body-bytes", "int", 1000000, "Max request body.", lo=1)
+    rate_limit_per_second: int = opt(
+        "rate-limit-per-second",
+        "int",
+        0,
+        "Requests per second each client IP may make (token bucket; 0 = no limit). "
+        "Over the limit: HTTP 429 with Retry-After.",
+        lo=0,
+    )
+    rate_limit_burst: int = opt(
+        "rate-limit-burst",
+        "int",
+        0,
+        "Requests a client may make at once above the rate (0 = one second's worth).",
+        lo=0,
+    )
+    tls_cert_file: str = opt(
+        "tls-cert-file",
+        "str",
+        "",
+        "PEM certificate for HTTPS (relative paths: under config/); empty = plain HTTP.",
+    )
+    tls_key_file: str = opt("tls-key-file", "str", "", "PEM private key matching tls-cert-file.")
 
     @property
     def listen(self) -> tuple[str, int]:
@@ -407,6 +505,28 @@ class GRPCSection:
     max_send_msg_size: int = opt(
         "max-send-msg-size", "int", 2147483647, "Max message size sent, bytes.", lo=1
     )
+    rate_limit_per_second: int = opt(
+        "rate-limit-per-second",
+        "int",
+        0,
+        "Calls per second each client IP may make (token bucket; 0 = no limit). "
+        "Over the limit: RESOURCE_EXHAUSTED with retry-after metadata.",
+        lo=0,
+    )
+    rate_limit_burst: int = opt(
+        "rate-limit-burst",
+        "int",
+        0,
+        "Calls a client may make at once above the rate (0 = one second's worth).",
+        lo=0,
+    )
+    tls_cert_file: str = opt(
+        "tls-cert-file",
+        "str",
+        "",
+        "PEM certificate for TLS (relative paths: under config/); empty = plaintext.",
+    )
+    tls_key_file: str = opt("tls-key-file", "str", "", "PEM private key matching tls-cert-file.")
 
     @property
     def listen(self) -> tuple[str, int]:
@@ -675,8 +795,19 @@ def load_config(
 # --- cross-field validation ------------------------------------------------------------------
 
 
+def _check_tls_pair(cert: str, key: str, cert_key: str, key_key: str, where: str) -> None:
+    if bool(cert) != bool(key):
+        missing = key_key if cert else cert_key
+        raise ConfigError(
+            f"{where}: TLS needs both '{cert_key}' and '{key_key}' (missing '{missing}')"
+        )
+
+
 def validate_node_config(cfg: NodeConfig, where: str = CONFIG_TOML) -> None:
     """Rules that span keys (single-key rules live in the field specs)."""
+    _check_tls_pair(
+        cfg.rpc.tls_cert_file, cfg.rpc.tls_key_file, "rpc.tls_cert_file", "rpc.tls_key_file", where
+    )
     if cfg.mempool.max_tx_bytes > cfg.mempool.max_txs_bytes:
         raise ConfigError(
             f"{where}: key 'mempool.max_tx_bytes' ({cfg.mempool.max_tx_bytes}) exceeds "
@@ -698,6 +829,14 @@ def validate_node_config(cfg: NodeConfig, where: str = CONFIG_TOML) -> None:
 
 
 def validate_app_config(cfg: AppConfig, where: str = APP_TOML) -> None:
+    for name, sec in (("api", cfg.api), ("grpc", cfg.grpc)):
+        _check_tls_pair(
+            sec.tls_cert_file,
+            sec.tls_key_file,
+            f"{name}.tls-cert-file",
+            f"{name}.tls-key-file",
+            where,
+        )
     if cfg.pruning == "custom":  # the Cosmos SDK's PruningOptions.Validate
         if cfg.pruning_interval < 10:
             raise ConfigError(
@@ -726,6 +865,8 @@ OVERRIDES: dict[str, tuple[str, str | None, str]] = {
     "p2p.laddr": ("node", "p2p", "laddr"),
     "proxy_app": ("node", None, "proxy_app"),
     "abci": ("node", None, "abci"),
+    "consensus_engine": ("node", None, "consensus_engine"),
+    "cometbft_rpc": ("node", None, "cometbft_rpc"),
     "moniker": ("node", None, "moniker"),
 }
 

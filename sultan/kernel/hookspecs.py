@@ -1,7 +1,8 @@
 """The plugin surface: pluggy hooks every Sultan module may implement.
 
 Hooks here carry the *order-insensitive* surfaces (declaring a module, its message handlers,
-query services, REST routes, CLI commands and Prometheus collectors). Consensus-relevant
+query services, REST routes, CLI commands, Prometheus collectors and node start/stop
+notifications). Consensus-relevant
 calls (genesis, begin/end block, ante decorators, migrations) are methods of the
 `ModuleDefinition` a plugin returns from `sultan_module`, and the kernel calls them in the
 order `plugins.toml` lists the modules — never in pluggy's registration order.
@@ -24,7 +25,10 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sultan.kernel.modules import ModuleDefinition
+    from sultan.node import Node
 
 
 @hookspec(firstresult=True)
@@ -85,7 +89,8 @@ def sultan_cli_commands(register: Callable[..., None]) -> None:
     """Add commands to the ``sultan`` CLI.
 
     Fires when the CLI starts. Call ``register(group, command)`` with ``group`` one of
-    ``"root"``, ``"tx"``, ``"query"`` and a ``click.Command``.
+    ``"root"``, ``"tx"``, ``"query"``, ``"genesis"`` and a ``click.Command`` (often a
+    ``click.Group`` named after the module, e.g. ``sultan tx bank send``).
 
     :param register: the registration callback described above.
     """
@@ -112,6 +117,52 @@ def sultan_config_sections(register: Callable[..., None]) -> None:
     module as ``ModuleDefinition.configure(values)``.
 
     :param register: the registration callback described above.
+    """
+
+
+@hookspec
+def sultan_node_started(node: Node) -> None:
+    """React to a node that is running: its engine produces blocks, its API servers listen.
+
+    Fires once in ``sultan run``, after the RPC, REST and gRPC servers have started and
+    block production has begun (before the start-up banner). Use it to start a
+    module-owned server or background task (the metrics module starts its Prometheus
+    endpoint here). Order among modules is not defined. Raising stops start-up: the
+    servers are stopped, the node is closed and ``sultan run`` exits with an error that
+    names the module.
+
+    :param node: the running `sultan.node.Node` (config, engine, mempool, app,
+        ``metrics_registry``); read it, do not replace its parts.
+    """
+
+
+@hookspec
+def sultan_node_stopping(node: Node) -> None:
+    """Release what ``sultan_node_started`` started, before the node stops.
+
+    Fires once in ``sultan run`` when it is shutting down (a signal, a failed block,
+    halt-height), before the API servers stop and the database closes; it also fires if a
+    later ``sultan_node_started`` implementation failed. Order among modules is not
+    defined. An exception is logged and the other modules still get the call.
+
+    :param node: the `sultan.node.Node` that is stopping.
+    """
+
+
+@hookspec
+def sultan_init_home(home: Path, chain_id: str, moniker: str) -> None:
+    """Finish a freshly initialised home's genesis, at the end of ``sultan init``.
+
+    Fires once per module that ``plugins.toml`` enables, in that file's order, after the
+    config, keys and default ``genesis.json`` are written. A module may edit
+    ``config/genesis.json`` (the staking module creates the node's own validator here: an
+    operator key, its funding, a gentx, collected into genesis) and print what it did.
+    Raising a ``ValueError`` or ``sultan.client.errors.ClientError`` stops ``sultan init``
+    with an error naming the module; the home then stays as written so far.
+
+    :param home: the home directory being initialised.
+    :param chain_id: the chain id written to genesis.
+    :param moniker: the node's moniker.
     """
 
 

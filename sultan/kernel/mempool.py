@@ -50,6 +50,12 @@ class Mempool:
         return len(self._txs)
 
     @property
+    def lock(self) -> threading.RLock:
+        """Held by the engine from Commit to `update`, as CometBFT locks its mempool: a
+        CheckTx must not run against the new state before the pending txs are rechecked."""
+        return self._lock
+
+    @property
     def total_bytes(self) -> int:
         return self._bytes
 

@@ -38,7 +38,11 @@ class ModuleDefinition:
     Lifecycle callables are optional; the kernel calls the ones present, in `plugins.toml`
     order. `keeper` is the module's public interface for other modules (which describe what
     they need from it as Protocols in their own `expected.py`); `bind` receives the keepers
-    of the modules this one `requires`.
+    of the modules this one `requires`. `signature_batch(ctx, tx)` lists the signature checks
+    (`sultan.kernel.crypto.sigcache.SignatureCheck`) the module's ante decorators will make
+    for `tx`, read from the state at block start: FinalizeBlock verifies those of the whole
+    block in one crypto-core batch before executing it (an optimisation only: the ante still
+    decides, and a check missing from the list is simply verified by the ante itself).
     """
 
     name: str
@@ -54,6 +58,7 @@ class ModuleDefinition:
     begin_block: Callable[[Context], None] | None = None
     end_block: Callable[[Context], Any] | None = None
     ante_decorators: Sequence[Any] = ()
+    signature_batch: Callable[[Context, Any], Sequence[Any]] | None = None
     migrations: Mapping[int, Callable[[Context], None]] = attrs.field(factory=dict)
     bind: Callable[[Mapping[str, Any]], None] | None = None
     configure: Callable[[dict[str, Any]], None] | None = None

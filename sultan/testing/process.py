@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -16,9 +17,20 @@ from typing import Any
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free loopback port below the ephemeral range (32768+).
+
+    Outgoing connections take their local ports from the ephemeral range, so a port picked
+    there could be taken between a node's stop and its restart on the same port.
+    """
+    for _ in range(500):
+        port = random.randrange(20000, 32000)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found in 20000-32000")
 
 
 class NodeProcess:
@@ -36,6 +48,7 @@ class NodeProcess:
         self.rpc_port = free_port()
         self.rest_port = free_port()
         self.grpc_port = free_port()
+        self.metrics_port = free_port()  # /metrics, when the metrics module is enabled
         self.timeout_commit = timeout_commit
         self.extra_args = extra_args or []
         self.env = env
@@ -49,6 +62,10 @@ class NodeProcess:
     @property
     def rest_url(self) -> str:
         return f"http://127.0.0.1:{self.rest_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def args(self) -> list[str]:
         return [
@@ -66,6 +83,8 @@ class NodeProcess:
             f"127.0.0.1:{self.grpc_port}",
             "--consensus.timeout_commit",
             self.timeout_commit,
+            "--instrumentation.prometheus_listen_addr",
+            f"127.0.0.1:{self.metrics_port}",
             *self.extra_args,
         ]
 

@@ -53,6 +53,8 @@ BOUNDS = [
 
 
 # -- an independent model of the commitment --------------------------------------------------
+# Module roots are sparse Merkle trees (ICS-23 SmtSpec); the app hash is CometBFT's
+# HashFromMap over {store_key: root} (ICS-23 TendermintSpec), as the Cosmos multistore.
 
 
 def _uvarint(n: int) -> bytes:
@@ -80,11 +82,31 @@ def _kv(key: bytes, value: bytes) -> bytes:
     return _uvarint(len(key)) + key + _uvarint(len(digest)) + digest
 
 
+def _smt(leaves: list[tuple[bytes, bytes]], depth: int = 0) -> bytes:
+    """ICS-23 SmtSpec root over (sha256(key), sha256(value)) pairs: bit `depth` of the key
+    hash (most significant first) picks the side; one leaf is its own subtree; none is 0*32."""
+    if not leaves:
+        return bytes(32)
+    if len(leaves) == 1:
+        return hashlib.sha256(b"\x00" + leaves[0][0] + leaves[0][1]).digest()
+    side = [(kh[depth // 8] >> (7 - depth % 8)) & 1 for kh, _ in leaves]
+    left = [leaf for leaf, bit in zip(leaves, side, strict=True) if bit == 0]
+    right = [leaf for leaf, bit in zip(leaves, side, strict=True) if bit == 1]
+    return hashlib.sha256(b"\x01" + _smt(left, depth + 1) + _smt(right, depth + 1)).digest()
+
+
 def expected_roots(state: dict[bytes, bytes], store_keys=STORE_KEYS) -> dict[str, bytes]:
+    """Each store's root: the SMT over its module-relative keys (the prefix stripped)."""
     roots = {}
     for sk in store_keys:
         prefix = store_prefix(sk)
-        roots[sk] = _rfc6962([_kv(k, state[k]) for k in sorted(state) if k.startswith(prefix)])
+        roots[sk] = _smt(
+            [
+                (hashlib.sha256(k[len(prefix) :]).digest(), hashlib.sha256(v).digest())
+                for k, v in state.items()
+                if k.startswith(prefix)
+            ]
+        )
     return roots
 
 

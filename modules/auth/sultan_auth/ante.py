@@ -29,7 +29,7 @@ from typing import Any
 from sultan import Context, Event
 from sultan.kernel.address import ACCOUNT_CODEC, pubkey_to_address
 from sultan.kernel.coins import Coin, Coins
-from sultan.kernel.crypto import secp256k1
+from sultan.kernel.crypto import secp256k1, sigcache
 from sultan.kernel.errors import (
     ErrInsufficientFee,
     ErrInsufficientFunds,
@@ -380,12 +380,54 @@ def _verify(
         return f"unsupported sign mode {mode_name}"
     if account.pub_key_type != SECP256K1_PUBKEY_TYPE_URL:
         return f"unsupported public key type {account.pub_key_type}"
-    sign_doc = tx_pb2.SignDoc(
+    sign_doc = _direct_sign_doc(tx, chain_id, number)
+    if not sigcache.verify_secp256k1(account.pub_key, sign_doc, signature):
+        return "unable to verify single signer signature"
+    return None
+
+
+def _direct_sign_doc(tx: DecodedTx, chain_id: str, number: int) -> bytes:
+    return tx_pb2.SignDoc(
         body_bytes=tx.tx_raw.body_bytes,
         auth_info_bytes=tx.tx_raw.auth_info_bytes,
         chain_id=chain_id,
         account_number=number,
     ).SerializeToString()
-    if not secp256k1.verify(account.pub_key, sign_doc, signature):
-        return "unable to verify single signer signature"
-    return None
+
+
+def signature_checks(
+    accounts: AccountKeeper, ctx: Context, tx: DecodedTx
+) -> list[sigcache.SignatureCheck]:
+    """The checks `sig_verification` will make for `tx`, predicted from the current state.
+
+    FinalizeBlock verifies the whole block's in one batch before executing it (the
+    `signature_batch` of the module definition). Only SIGN_MODE_DIRECT secp256k1 signatures
+    are listed; a prediction that an earlier tx of the block invalidates (a new account's
+    number, say) only costs the ante a cache miss.
+    """
+    signers = tx_signers(tx)
+    signatures = tx.tx_raw.signatures
+    checks = []
+    for i, info in enumerate(tx.auth_info.signer_infos[: min(len(signers), len(signatures))]):
+        if not info.mode_info.HasField("single"):
+            continue
+        if info.mode_info.single.mode != signing_pb2.SIGN_MODE_DIRECT:
+            continue
+        account = accounts.get_account(ctx, signers[i][1])
+        if account is None:
+            continue
+        type_url, key = account.pub_key_type, account.pub_key
+        if not type_url:
+            found = _signer_pubkey(info)
+            if found is None:
+                continue
+            type_url, key = found
+        if type_url != SECP256K1_PUBKEY_TYPE_URL:
+            continue
+        number = account.account_number if ctx.height > 0 else 0
+        checks.append(
+            sigcache.SignatureCheck(
+                sigcache.SECP256K1, key, _direct_sign_doc(tx, ctx.chain_id, number), signatures[i]
+            )
+        )
+    return checks

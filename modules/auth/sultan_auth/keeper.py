@@ -129,6 +129,12 @@ class AccountKeeper:
 
     def __init__(self) -> None:
         self._module_accounts: dict[str, ModuleAccountSpec] = {}
+        self.reset_declarations()
+
+    def reset_declarations(self) -> None:
+        """Forget module accounts declared by a previously loaded module set (the keeper is
+        a process-wide object: a chain without staking must not see staking's pools)."""
+        self._module_accounts = {}
         self.declare_module_account(FEE_COLLECTOR_NAME)
 
     # -- module accounts (wiring time) ----------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 
 from sultan import ModuleDefinition, hookimpl
 from sultan_auth import genesis, queries
-from sultan_auth.ante import AuthAnte
+from sultan_auth.ante import AuthAnte, signature_checks
 from sultan_auth.keeper import AccountKeeper
 from sultan_auth.keys import MODULE_NAME, STORE_KEY
 
@@ -29,6 +29,9 @@ def _bind(keepers: Mapping[str, Any]) -> None:
 
 @hookimpl
 def sultan_module() -> ModuleDefinition:
+    # Called for every enabled module before any `bind`: module accounts are declared anew
+    # by the modules of this module set only.
+    keeper.reset_declarations()
     return ModuleDefinition(
         name=MODULE_NAME,
         store_key=STORE_KEY,
@@ -42,6 +45,7 @@ def sultan_module() -> ModuleDefinition:
         init_genesis=partial(genesis.init_genesis, keeper),
         export_genesis=partial(genesis.export_genesis, keeper),
         ante_decorators=ante.decorators,
+        signature_batch=partial(signature_checks, keeper),
     )
 
 
@@ -56,3 +60,10 @@ def sultan_rest_routes(register: Callable[..., None]) -> None:
     for method, _request, _response, _handler, path in queries.ROUTES:
         if path is not None:
             register("GET", path, queries.SERVICE + method)
+
+
+@hookimpl
+def sultan_cli_commands(register: Callable[..., None]) -> None:
+    from sultan_auth import cli  # imported only by the CLI, not by a running node
+
+    cli.register_commands(register)

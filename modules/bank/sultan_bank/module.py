@@ -100,3 +100,10 @@ def sultan_rest_routes(register: Callable[..., None]) -> None:
 def sultan_prometheus_collectors(register: Callable[..., None]) -> None:
     register(transfers_total)
     register(supply_gauge)
+
+
+@hookimpl
+def sultan_cli_commands(register: Callable[..., None]) -> None:
+    from sultan_bank import cli  # imported only by the CLI, not by a running node
+
+    cli.register_commands(register)

@@ -17,26 +17,34 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 from google.protobuf.message import DecodeError
 
 from sultan import __version__
+from sultan.kernel.crypto import sigcache
 from sultan.kernel.errors import ErrTxDecode, ErrUnknownRequest, QueryError, ResultError, SdkError
 from sultan.kernel.modules import ModuleSet
+from sultan.kernel.store import ics23
 from sultan.kernel.store.branch import Branch, KVReader
 from sultan.kernel.store.db import Database, WriteOp
-from sultan.kernel.store.versioned import CommittedState, VersionUnavailableError
+from sultan.kernel.store.versioned import (
+    CommittedState,
+    ProofUnavailableError,
+    VersionUnavailableError,
+)
 from sultan.kernel.tx.ante import (
     AnteDecorator,
     TxSizeDecorator,
     basic_validation,
     gas_limit_check,
 )
-from sultan.kernel.tx.context import BlockInfo, Context, ExecMode
+from sultan.kernel.tx.context import BlockInfo, Context, ExecMode, VoteInfo
 from sultan.kernel.tx.decode import DecodedTx, decode_tx
 from sultan.kernel.tx.events import Event, EventManager
 from sultan.kernel.tx.gas import GasMeter, InfiniteGasMeter
 from sultan.pb.cosmos.base.abci.v1beta1 import abci_pb2 as sdk_abci
 from sultan.pb.tendermint.abci import types_pb2 as abci
+from sultan.pb.tendermint.crypto import proof_pb2 as crypto_proof
 from sultan.pb.tendermint.types import params_pb2
 
 log = logging.getLogger("sultan.app")
@@ -46,6 +54,7 @@ META_CHAIN_ID = b"chain_id"
 META_CONSENSUS_PARAMS = b"consensus_params"
 META_INITIAL_HEIGHT = b"initial_height"
 APP_VERSION = 1
+BLOCK_ID_FLAG_ABSENT = 1  # tendermint.types.BlockIDFlag
 
 
 class GenesisStateError(ValueError):
@@ -163,6 +172,7 @@ class Application:
             raise GenesisStateError(
                 f"app_state has sections for modules that are not enabled: {', '.join(unknown)}"
             )
+        self._pending = None  # a restarted CometBFT may send InitChain again before block 1
         self._deliver = Branch(self.committed.latest())
         ctx = self._context(
             self._deliver,
@@ -281,9 +291,28 @@ class Application:
         expected = self.committed.height + 1 if self.committed.height else self.initial_height
         if req.height != expected:
             raise RuntimeError(f"FinalizeBlock for height {req.height}, expected {expected}")
+        if self._pending is not None:
+            # The same height again without a Commit: a restarted CometBFT replays it, so
+            # the earlier execution is dropped. (At genesis CometBFT sends InitChain first.)
+            if self.committed.height == 0:
+                raise RuntimeError("FinalizeBlock of the first block again without InitChain")
+            self._pending = None
+            self._deliver = None
         if self._deliver is None:
             self._deliver = Branch(self.committed.latest())
-        block = self._block_info(req.height, _time_ns(req.time), req.proposer_address)
+        block = attrs.evolve(
+            self._block_info(req.height, _time_ns(req.time), req.proposer_address),
+            votes=tuple(
+                VoteInfo(
+                    bytes(v.validator.address),
+                    int(v.validator.power),
+                    v.block_id_flag != BLOCK_ID_FLAG_ABSENT,
+                )
+                for v in req.decided_last_commit.votes
+            ),
+            app_hash=self.committed.app_hash,
+            next_validators_hash=bytes(req.next_validators_hash),
+        )
         ctx = self._context(self._deliver, block, ExecMode.FINALIZE)
         if self.committed.height:
             self._run_migrations(ctx)
@@ -293,9 +322,12 @@ class Application:
             if module.begin_block:
                 module.begin_block(begin_ctx)
         begin_events = _with_mode(block_events.events, "BeginBlock")
+        decoded = self._preverify_signatures(ctx, req.txs)
         tx_results = [
-            self._run_tx(ctx.with_store(self._deliver, EventManager()), tx, ExecMode.FINALIZE)
-            for tx in req.txs
+            self._run_tx(
+                ctx.with_store(self._deliver, EventManager()), tx, ExecMode.FINALIZE, decoded[i]
+            )
+            for i, tx in enumerate(req.txs)
         ]
         end_events_mgr = EventManager()
         end_ctx = ctx.with_store(self._deliver, events=end_events_mgr)
@@ -334,11 +366,42 @@ class Application:
 
     # -- transactions ---------------------------------------------------------------------
 
-    def _run_tx(self, ctx: Context, raw: bytes, mode: ExecMode) -> Any:
+    def _preverify_signatures(self, ctx: Context, txs: Sequence[bytes]) -> list[Any]:
+        """Verify the block's signatures in one crypto-core batch; return the decoded txs.
+
+        Each module's `signature_batch` lists what its ante will check, read from the state
+        at block start on a throwaway branch; `sigcache.verify_batch` verifies those not
+        already verified (at CheckTx, say) over all cores and caches the successes, which
+        the ante then finds. Txs that do not decode are None (they fail in `_run_tx`).
+        """
+        decoded: list[Any] = []
+        for raw in txs:
+            try:
+                decoded.append(decode_tx(raw, self.modules.msg_routes))
+            except SdkError:
+                decoded.append(None)
+        providers = [m.signature_batch for m in self.modules.modules if m.signature_batch]
+        if not providers or not txs:
+            return decoded
+        assert self._deliver is not None
+        view = ctx.with_store(self._deliver.branch(), events=EventManager())
+        checks: list[Any] = []
+        for tx in decoded:
+            for provide in providers if tx is not None else ():
+                try:
+                    checks.extend(provide(view, tx))
+                except SdkError:
+                    pass  # the ante reports it when the tx runs
+        sigcache.verify_batch(checks)
+        return decoded
+
+    def _run_tx(
+        self, ctx: Context, raw: bytes, mode: ExecMode, decoded: DecodedTx | None = None
+    ) -> Any:
         """Decode, ante, then messages; a failure after the ante keeps fee and sequence."""
         simulate = mode == ExecMode.SIMULATE
         try:
-            tx = decode_tx(raw, self.modules.msg_routes)
+            tx = decoded if decoded is not None else decode_tx(raw, self.modules.msg_routes)
         except SdkError as exc:
             return _error_result(exc, 0, 0)
         gas_limit = tx.gas_limit
@@ -499,8 +562,31 @@ class Application:
         reader, height = self.reader_at(req.height)
         if not req.data:
             raise QueryError("InvalidArgument", "store query needs a key in data")
-        value = reader.get(parts[2].encode() + b"/" + req.data)
-        return abci.ResponseQuery(code=0, key=req.data, value=value or b"", height=height)
+        if not req.prove:
+            value = reader.get(parts[2].encode() + b"/" + req.data)
+            return abci.ResponseQuery(code=0, key=req.data, value=value or b"", height=height)
+        # As the Cosmos SDK multistore: the store's proof of the key (ICS-23 SmtSpec here),
+        # then the multistore's proof of the store root under the app hash of `height`,
+        # which is the app hash in the header of block height + 1.
+        try:
+            value, store_proof, top_proof = self.committed.prove(parts[2], req.data, height)
+        except (VersionUnavailableError, ProofUnavailableError) as exc:
+            raise QueryError("InvalidArgument", str(exc)) from None
+        proof_ops = crypto_proof.ProofOps(
+            ops=[
+                crypto_proof.ProofOp(
+                    type=ics23.PROOF_OP_SMT, key=req.data, data=store_proof.SerializeToString()
+                ),
+                crypto_proof.ProofOp(
+                    type=ics23.PROOF_OP_SIMPLE,
+                    key=parts[2].encode(),
+                    data=top_proof.SerializeToString(),
+                ),
+            ]
+        )
+        return abci.ResponseQuery(
+            code=0, key=req.data, value=value or b"", proof_ops=proof_ops, height=height
+        )
 
     # -- ABCI: snapshots and vote extensions (not used yet) -----------------------------
 

@@ -1,21 +1,28 @@
-"""RFC-6962 Merkle trees as CometBFT hashes them (`crypto/merkle`): leaf 0x00, inner 0x01."""
+"""RFC-6962 Merkle trees as CometBFT hashes them (`crypto/merkle`): leaf 0x00, inner 0x01.
+
+Whole trees (`hash_from_byte_slices`, `root_from_leaf_hashes`, `hash_from_map`, proofs) are
+computed by the C crypto core in one call each (`native.py`); the single-node helpers stay
+for callers that assemble proofs node by node.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
+
+from sultan.kernel.crypto import native
+from sultan.kernel.crypto.hashing import sha256
 
 LEAF_PREFIX = b"\x00"
 INNER_PREFIX = b"\x01"
-EMPTY_HASH = hashlib.sha256(b"").digest()
+EMPTY_HASH = sha256(b"")
 
 
 def leaf_hash(leaf: bytes) -> bytes:
-    return hashlib.sha256(LEAF_PREFIX + leaf).digest()
+    return sha256(LEAF_PREFIX + leaf)
 
 
 def inner_hash(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(INNER_PREFIX + left + right).digest()
+    return sha256(INNER_PREFIX + left + right)
 
 
 def _split_point(n: int) -> int:
@@ -32,14 +39,18 @@ def _root_of_hashes(hashes: Sequence[bytes]) -> bytes:
 
 
 def root_from_leaf_hashes(hashes: Sequence[bytes]) -> bytes:
-    if not hashes:
-        return EMPTY_HASH
-    return _root_of_hashes(hashes)
+    """The root over precomputed 32-byte leaf hashes (crypto core)."""
+    return native.merkle_root_from_leaf_hashes(hashes)
 
 
 def hash_from_byte_slices(items: Sequence[bytes]) -> bytes:
-    """CometBFT `merkle.HashFromByteSlices`: the root over leaves `items`."""
-    return root_from_leaf_hashes([leaf_hash(item) for item in items])
+    """CometBFT `merkle.HashFromByteSlices`: the root over leaves `items` (crypto core)."""
+    return native.merkle_root(items)
+
+
+def proofs_from_byte_slices(items: Sequence[bytes]) -> tuple[bytes, list[native.MerkleProof]]:
+    """CometBFT `merkle.ProofsFromByteSlices`: the root and each item's proof (crypto core)."""
+    return native.merkle_proofs(items)
 
 
 def uvarint(n: int) -> bytes:
@@ -63,9 +74,56 @@ def length_prefixed(data: bytes) -> bytes:
 def kv_leaf(key: bytes, value: bytes) -> bytes:
     """A key/value leaf as CometBFT's `merkle.HashFromMap` encodes it: both length-prefixed,
     the value replaced by its SHA-256."""
-    return length_prefixed(key) + length_prefixed(hashlib.sha256(value).digest())
+    return length_prefixed(key) + length_prefixed(sha256(value))
 
 
 def hash_from_map(entries: dict[bytes, bytes]) -> bytes:
     """Root over key/value pairs sorted by key (how the Cosmos multistore commits stores)."""
-    return hash_from_byte_slices([kv_leaf(k, entries[k]) for k in sorted(entries)])
+    keys = sorted(entries)
+    value_hashes = native.sha256_many([entries[k] for k in keys])
+    return native.merkle_root(
+        [length_prefixed(k) + length_prefixed(h) for k, h in zip(keys, value_hashes, strict=True)]
+    )
+
+
+def audit_path(hashes: Sequence[bytes], index: int) -> list[tuple[bool, bytes]]:
+    """The siblings of leaf `index` from the leaf up to the root, as (sibling_is_left, hash).
+
+    This is CometBFT's `Proof.Aunts` with each aunt's side made explicit (what an ICS-23
+    `InnerOp` needs): a left sibling goes into the op's prefix, a right one into its suffix.
+    """
+    if not 0 <= index < len(hashes):
+        raise IndexError(f"leaf {index} of {len(hashes)}")
+    path: list[tuple[bool, bytes]] = []
+    lo, hi = 0, len(hashes)
+    while hi - lo > 1:
+        mid = lo + _split_point(hi - lo)
+        if index < mid:
+            path.append((False, _root_of_hashes(hashes[mid:hi])))
+            hi = mid
+        else:
+            path.append((True, _root_of_hashes(hashes[lo:mid])))
+            lo = mid
+    path.reverse()
+    return path
+
+
+def map_proof(entries: dict[bytes, bytes], key: bytes) -> list[tuple[bool, bytes]]:
+    """`audit_path` of `key`'s leaf in `hash_from_map(entries)`."""
+    keys = sorted(entries)
+    return audit_path([leaf_hash(kv_leaf(k, entries[k])) for k in keys], keys.index(key))
+
+
+# -- the sparse Merkle tree of each module store (ICS-23 SmtSpec hashing) -----------------------
+
+SMT_EMPTY = bytes(32)  # the hash of an empty subtree (SmtSpec's empty_child)
+
+
+def smt_leaf_hash(key_hash: bytes, value_hash: bytes) -> bytes:
+    """sha256(0x00 || sha256(key) || sha256(value)): SmtSpec's leaf, no length prefixes."""
+    return sha256(LEAF_PREFIX + key_hash + value_hash)
+
+
+def smt_inner_hash(left: bytes, right: bytes) -> bytes:
+    """sha256(0x01 || left || right), an empty child being 32 zero bytes."""
+    return sha256(INNER_PREFIX + left + right)

@@ -1,19 +1,20 @@
-"""secp256k1 ECDSA over SHA-256, as Cosmos account keys use it (libsecp256k1 via coincurve).
+"""secp256k1 ECDSA over SHA-256, as Cosmos account keys use it.
 
 Signatures are 64 bytes r‖s. Verification enforces the low-S rule (s ≤ n/2), as the Cosmos
 SDK does to make signatures non-malleable: the same tx cannot get a second valid encoding
 and hash. `verify` never raises: malformed keys or signatures simply do not verify.
 
-A later step moves this behind the C crypto core with the same function names.
+Verification runs in the C crypto core (`native.py`, libsecp256k1); `verify_many` checks a
+batch in one call over all cores. Signing and key derivation (wallets, tests) use coincurve.
 """
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Sequence
 
 from coincurve import PrivateKey, PublicKey
-from coincurve._libsecp256k1 import ffi, lib
-from coincurve.context import GLOBAL_CONTEXT
+
+from sultan.kernel.crypto import native
 
 PUBKEY_SIZE = 33
 PRIVKEY_SIZE = 32
@@ -25,27 +26,12 @@ HALF_ORDER = ORDER >> 1
 
 def verify(pub_key: bytes, message: bytes, signature: bytes) -> bool:
     """True iff `signature` (r‖s, low-S) signs sha256(`message`) under the compressed key."""
-    if not isinstance(pub_key, bytes | bytearray) or len(pub_key) != PUBKEY_SIZE:
-        return False
-    if pub_key[0] not in (2, 3):
-        return False
-    if not isinstance(signature, bytes | bytearray) or len(signature) != SIGNATURE_SIZE:
-        return False
-    r = int.from_bytes(signature[:32], "big")
-    s = int.from_bytes(signature[32:], "big")
-    if not (0 < r < ORDER and 0 < s <= HALF_ORDER):
-        return False
-    try:
-        key = PublicKey(bytes(pub_key))
-    except (ValueError, TypeError):
-        return False
-    raw_sig = ffi.new("secp256k1_ecdsa_signature *")
-    if not lib.secp256k1_ecdsa_signature_parse_compact(
-        GLOBAL_CONTEXT.ctx, raw_sig, bytes(signature)
-    ):
-        return False
-    digest = hashlib.sha256(bytes(message)).digest()
-    return bool(lib.secp256k1_ecdsa_verify(GLOBAL_CONTEXT.ctx, raw_sig, digest, key.public_key))
+    return native.secp256k1_verify_many([(pub_key, message, signature)], threads=1)[0]
+
+
+def verify_many(items: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:
+    """`verify` of each (pub_key, message, signature), in one batch call over all cores."""
+    return native.secp256k1_verify_many(items)
 
 
 def sign(priv_key: bytes, message: bytes) -> bytes:

@@ -403,10 +403,11 @@ class EmbeddedEngine:
                 ("blocks", b"V" + (height + 2).to_bytes(8, "big"), following.SerializeToString())
             )
         extra.extend(Indexer.block_ops(height, txs, tx_hashes, results))
-        self.app.commit(abci.RequestCommit(), extra_ops=extra)
-        self.last_block_time_ns = block_time_ns
-        self.last_commit_ns = vote_ns
-        self.mempool.update(txs, list(results.tx_results))
+        with self.mempool.lock:  # no CheckTx between Commit and the mempool's recheck
+            self.app.commit(abci.RequestCommit(), extra_ops=extra)
+            self.last_block_time_ns = block_time_ns
+            self.last_commit_ns = vote_ns
+            self.mempool.update(txs, list(results.tx_results))
         committed = CommittedBlock(height, block, block_id, results)
         self.block_durations.append(time.perf_counter() - started)
         del self.block_durations[:-100]

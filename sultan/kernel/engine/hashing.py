@@ -7,13 +7,12 @@ CometBFT node would compute for it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 from google.protobuf import wrappers_pb2
 
-from sultan.kernel.crypto import merkle
+from sultan.kernel.crypto import merkle, native
 from sultan.pb.tendermint.abci import types_pb2 as abci
 from sultan.pb.tendermint.types import canonical_pb2, params_pb2, types_pb2, validator_pb2
 
@@ -56,7 +55,7 @@ def header_hash(header: Any) -> bytes:
 
 def data_hash(txs: Sequence[bytes]) -> bytes:
     """`Txs.Hash()`: Merkle root whose leaves are the SHA-256 of each tx."""
-    return merkle.hash_from_byte_slices([hashlib.sha256(tx).digest() for tx in txs])
+    return merkle.hash_from_byte_slices(native.sha256_many(txs))
 
 
 def commit_hash(commit: Any) -> bytes:
@@ -79,7 +78,7 @@ def consensus_params_hash(params: Any) -> bytes:
     hashed = params_pb2.HashedParams(
         block_max_bytes=params.block.max_bytes, block_max_gas=params.block.max_gas
     )
-    return hashlib.sha256(hashed.SerializeToString()).digest()
+    return native.sha256(hashed.SerializeToString())
 
 
 def results_hash(tx_results: Sequence[Any]) -> bytes:

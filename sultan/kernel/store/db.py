@@ -7,12 +7,23 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from rocksdict import Options, Rdict, WriteBatch, WriteOptions
+from rocksdict import BlockBasedOptions, Cache, Options, Rdict, WriteBatch, WriteOptions
 
 # state: latest committed module state; history: versioned copies for recent-height reads;
-# meta: commit info (height, app hash, module roots); blocks/txindex: the embedded engine's
-# block store. All live in one DB so a block commits in one atomic write batch.
-COLUMN_FAMILIES = ("state", "history", "obsolete", "meta", "blocks", "txindex")
+# meta: commit info (height, app hash, module roots); smt/smt_stale: each module store's
+# versioned sparse Merkle tree and its replaced nodes awaiting pruning (docs/state.md);
+# blocks/txindex: the embedded engine's block store. All live in one DB so a block commits
+# in one atomic write batch.
+COLUMN_FAMILIES = (
+    "state",
+    "history",
+    "obsolete",
+    "meta",
+    "blocks",
+    "txindex",
+    "smt",
+    "smt_stale",
+)
 
 # (column family, key, value or None for delete)
 WriteOp = tuple[str, bytes, bytes | None]
@@ -20,6 +31,24 @@ WriteOp = tuple[str, bytes, bytes | None]
 
 class DatabaseLockedError(RuntimeError):
     """Another process holds this node's data directory."""
+
+
+# Column families read by point lookups on every commit and proof (tree nodes, latest
+# values): whole-key Bloom filters spare the reads of SST files that lack the key, and one
+# shared block cache keeps the hot part of the tree in memory.
+POINT_LOOKUP_FAMILIES = ("smt", "state")
+BLOCK_CACHE_BYTES = 256 << 20
+BLOOM_BITS_PER_KEY = 10
+
+
+def _cf_options(name: str, cache: Cache) -> Options:
+    opts = Options(raw_mode=True)
+    if name in POINT_LOOKUP_FAMILIES:
+        table = BlockBasedOptions()
+        table.set_bloom_filter(BLOOM_BITS_PER_KEY, False)
+        table.set_block_cache(cache)
+        opts.set_block_based_table_factory(table)
+    return opts
 
 
 def _options() -> Options:
@@ -44,7 +73,8 @@ class Database:
             raise DatabaseLockedError(
                 f"{path} is in use by another sultan process (stop it first, or use another --home)"
             ) from None
-        cf_opts = {name: Options(raw_mode=True) for name in COLUMN_FAMILIES}
+        cache = Cache(BLOCK_CACHE_BYTES)
+        cf_opts = {name: _cf_options(name, cache) for name in COLUMN_FAMILIES}
         self._db = Rdict(path, options=_options(), column_families=cf_opts)
         self._cfs = {name: self._db.get_column_family(name) for name in COLUMN_FAMILIES}
         self._sync = WriteOptions()

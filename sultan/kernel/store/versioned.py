@@ -7,21 +7,32 @@ Layout (column families of the node's RocksDB):
 - `obsolete`: be64(V) + history key -> "" : that history entry is unreadable once every
               retained version is >= V (pruning deletes it then).
 - `meta`:     commit info (height, app hash, earliest retained version, module roots).
+- `smt`, `smt_stale`: each module store's sparse Merkle tree (`smt.py`), versioned the same
+              way and pruned with the same `keep_recent`.
 
-The app hash is the root of `merkle.hash_from_map({store_key: module_root})`; each module
-root is an RFC-6962 tree over that module's key/value leaves. Recomputing a written
-module's root scans that module (a simple, correct commitment; an incremental tree replaces
-it later without changing this interface).
+Each module root is the root of that store's sparse Merkle tree over its module-relative
+keys (ICS-23 SmtSpec); the app hash is `merkle.hash_from_map({store_key: module_root})`,
+the Cosmos multistore's simple Merkle tree (ICS-23 TendermintSpec). A commit updates only
+the written paths: O(log n) per written key. docs/state.md has the byte layouts.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from sultan.kernel.crypto import merkle
-from sultan.kernel.store.branch import prefix_end
+from sultan.kernel.store import ics23
 from sultan.kernel.store.db import Database, WriteOp
+from sultan.kernel.store.smt import (
+    NODES_CF,
+    STALE_CF,
+    MissingNodeError,
+    ProofUnavailableError,
+    Ref,
+    SparseMerkleTree,
+)
 
 _BE64 = struct.Struct(">Q")
 META_HEIGHT = b"height"
@@ -32,6 +43,9 @@ META_ROOT = b"root/"
 
 class VersionUnavailableError(LookupError):
     """The requested version is pruned or not yet committed."""
+
+
+__all__ = ["ProofUnavailableError", "VersionUnavailableError", "CommittedState"]
 
 
 def escape_key(key: bytes) -> bytes:
@@ -108,9 +122,13 @@ class CommittedState:
         self.app_hash = db.get("meta", META_APP_HASH) or b""
         raw = db.get("meta", META_EARLIEST)
         self.earliest = _BE64.unpack(raw)[0] if raw else 0
-        self.module_roots = {
-            k: db.get("meta", META_ROOT + k.encode()) or merkle.EMPTY_HASH for k in self.store_keys
+        self.trees = {k: SparseMerkleTree(db, k) for k in self.store_keys}
+        # Per store: (version of its root record in force at `height`, the root reference).
+        self.tree_roots: dict[str, tuple[int | None, Ref]] = {
+            k: tree.root_entry(self.height) for k, tree in self.trees.items()
         }
+        self.module_roots = {k: self.tree_roots[k][1][2] for k in self.store_keys}
+        self._latest_roots = (self.height, {k: e[1] for k, e in self.tree_roots.items()})
         if self.height == 0:
             self.app_hash = self.compute_app_hash(self.module_roots)
 
@@ -127,31 +145,6 @@ class CommittedState:
     def compute_app_hash(self, roots: dict[str, bytes]) -> bytes:
         return merkle.hash_from_map({k.encode(): roots[k] for k in self.store_keys})
 
-    def _module_root(self, store_key: str, changes: dict[bytes, bytes | None]) -> bytes:
-        prefix = store_prefix(store_key)
-        end = prefix_end(prefix)
-        leaves = []
-        pending = sorted(k for k in changes if k.startswith(prefix))
-        pi = 0
-        for key, value in self.db.iterate("state", prefix, end):
-            while pi < len(pending) and pending[pi] < key:
-                new = changes[pending[pi]]
-                if new is not None:
-                    leaves.append(merkle.kv_leaf(pending[pi], new))
-                pi += 1
-            if pi < len(pending) and pending[pi] == key:
-                new = changes[key]
-                pi += 1
-                if new is not None:
-                    leaves.append(merkle.kv_leaf(key, new))
-                continue
-            leaves.append(merkle.kv_leaf(key, value))
-        for k in pending[pi:]:
-            new = changes[k]
-            if new is not None:
-                leaves.append(merkle.kv_leaf(k, new))
-        return merkle.hash_from_byte_slices(leaves)
-
     def prepare_commit(
         self, changes: Sequence[tuple[bytes, bytes | None]], version: int, keep_recent: int = 0
     ) -> tuple[list[WriteOp], bytes, dict[str, bytes]]:
@@ -164,20 +157,25 @@ class CommittedState:
         if version < 1 or (self.height and version != self.height + 1):
             raise ValueError(f"commit of version {version} after {self.height}")
         change_map = dict(changes)
-        touched = {
-            k for k in self.store_keys if any(c.startswith(store_prefix(k)) for c in change_map)
-        }
-        unknown = [
-            c for c in change_map if not any(c.startswith(store_prefix(k)) for k in self.store_keys)
-        ]
-        if unknown:
-            raise ValueError(f"write outside any module store: {unknown[0]!r}")
+        per_store: dict[str, list[tuple[bytes, bytes | None]]] = {}
+        prefixes = [(k, store_prefix(k)) for k in self.store_keys]
+        for key, value in change_map.items():
+            for store_key, prefix in prefixes:
+                if key.startswith(prefix):
+                    per_store.setdefault(store_key, []).append((key[len(prefix) :], value))
+                    break
+            else:
+                raise ValueError(f"write outside any module store: {key!r}")
         roots = dict(self.module_roots)
-        for store_key in touched:
-            roots[store_key] = self._module_root(store_key, change_map)
+        ops: list[WriteOp] = []
+        for store_key in sorted(per_store):
+            new_root, tree_ops = self.trees[store_key].update(
+                self.tree_roots[store_key], per_store[store_key], version
+            )
+            roots[store_key] = new_root[1][2]
+            ops.extend(tree_ops)
         app_hash = self.compute_app_hash(roots)
         ver = _BE64.pack(version)
-        ops: list[WriteOp] = []
         for key, value in sorted(change_map.items()):
             esc = escape_key(key)
             prev = self.db.seek_prev(
@@ -192,11 +190,16 @@ class CommittedState:
         earliest = self.earliest or version
         if keep_recent > 0 and version - keep_recent + 1 > earliest:
             new_earliest = version - keep_recent + 1
-            for okey, _ in self.db.iterate("obsolete", None, _BE64.pack(new_earliest + 1)):
+            # Markers below the current earliest were deleted when it was reached.
+            scan = (_BE64.pack(earliest), _BE64.pack(new_earliest + 1))
+            for okey, _ in self.db.iterate("obsolete", *scan):
                 ops.append(("history", okey[8:], None))
                 ops.append(("obsolete", okey, None))
+            for skey, _ in self.db.iterate(STALE_CF, *scan):
+                ops.append((NODES_CF, skey[8:], None))
+                ops.append((STALE_CF, skey, None))
             earliest = new_earliest
-        for store_key in touched:
+        for store_key in sorted(per_store):
             ops.append(("meta", META_ROOT + store_key.encode(), roots[store_key]))
         ops.append(("meta", META_HEIGHT, ver))
         ops.append(("meta", META_APP_HASH, app_hash))
@@ -207,10 +210,58 @@ class CommittedState:
         self, version: int, app_hash: bytes, roots: dict[str, bytes], keep_recent: int
     ) -> None:
         """Update the in-memory view after the batch from `prepare_commit` was written."""
-        self.height = version
-        self.app_hash = app_hash
+        # Queries on other threads read these: the roots are in place before the height.
+        tree_roots = {k: tree.root_entry(version) for k, tree in self.trees.items()}
+        self._latest_roots = (version, {k: entry[1] for k, entry in tree_roots.items()})
+        self.tree_roots = tree_roots
         self.module_roots = roots
+        self.app_hash = app_hash
+        self.height = version
         if not self.earliest:
             self.earliest = version
         if keep_recent > 0 and version - keep_recent + 1 > self.earliest:
             self.earliest = version - keep_recent + 1
+
+    # -- proofs ---------------------------------------------------------------------------
+
+    def roots_at(self, version: int) -> dict[str, Ref]:
+        """Every module store's tree root as of a retained `version`."""
+        latest_version, latest = self._latest_roots
+        if version == latest_version:
+            return dict(latest)
+        return {k: tree.root_entry(version)[1] for k, tree in self.trees.items()}
+
+    def prove(self, store_key: str, key: bytes, version: int) -> tuple[bytes | None, Any, Any]:
+        """The value of a module-relative `key` at `version` with its two ICS-23 proofs.
+
+        Returns (value or None, the store proof (SmtSpec) of key -> value or of absence
+        against the store's root, the multistore proof (TendermintSpec) of store_key ->
+        store root against the app hash of `version`), as `abci_query` with prove=true
+        serves them. Raises VersionUnavailableError for a pruned or future version and
+        ProofUnavailableError when ICS-23 cannot express the proof (empty store).
+        """
+        if version < 1:
+            raise VersionUnavailableError("nothing is committed yet: no version to prove against")
+        reader = self.at(version)
+        prefix = store_prefix(store_key)
+        try:
+            roots = self.roots_at(version)
+            store_proof = self.trees[store_key].prove(
+                roots[store_key], key, lambda k: reader.get(prefix + k)
+            )
+        except MissingNodeError as exc:
+            raise VersionUnavailableError(f"version {version} was pruned: {exc}") from None
+        if version < max(self.earliest, 1):
+            raise VersionUnavailableError(f"version {version} was pruned while proving")
+        hashes = {k.encode(): ref[2] for k, ref in roots.items()}
+        top_proof = ics23.build_existence(
+            store_key.encode(),
+            hashes[store_key.encode()],
+            ics23.TENDERMINT_SPEC,
+            merkle.map_proof(hashes, store_key.encode()),
+        )
+        return (
+            reader.get(prefix + key),
+            store_proof,
+            ics23.pb.CommitmentProof(exist=top_proof),
+        )

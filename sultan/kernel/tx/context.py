@@ -24,12 +24,32 @@ class ExecMode(enum.Enum):
 
 
 @attrs.frozen
+class VoteInfo:
+    """One validator of the previous block's commit (RequestFinalizeBlock.decided_last_commit)."""
+
+    address: bytes  # consensus address: the first 20 bytes of sha256(ed25519 pubkey)
+    power: int
+    signed: bool
+
+
+@attrs.frozen
 class BlockInfo:
+    """The block being executed, as the Cosmos SDK's `ctx.BlockHeader()` / `ctx.CometInfo()`.
+
+    `votes` is the previous block's commit (who was in the validator set, with what power,
+    and whether they signed), `app_hash` the app hash of the previous block and
+    `next_validators_hash` the hash of the validator set of the next block; all three are
+    empty outside FinalizeBlock.
+    """
+
     height: int
     time_ns: int
     chain_id: str
     proposer_address: bytes = b""
     max_gas: int = -1
+    votes: tuple[VoteInfo, ...] = ()
+    app_hash: bytes = b""
+    next_validators_hash: bytes = b""
 
 
 class Context:
