@@ -39,10 +39,11 @@ def test_amount_above_the_param_is_refused():
         assert chain.query(COUNT, counter_pb2.QueryCountRequest()).value == 0
 
 
-def test_empty_sender_is_refused():
-    with ChainHarness(["counter"]) as chain:
-        (result,) = chain.deliver(increment(1, sender=""))
-        assert (result.codespace, result.code) == ("counter", 3)
+def test_empty_sender_is_refused(sultan_chain):
+    # `sultan_chain` comes from Sultan's pytest plugin (installed with the sultan package).
+    chain = sultan_chain(["counter"])
+    (result,) = chain.deliver(increment(1, sender=""))
+    assert (result.codespace, result.code) == ("counter", 3)
 
 
 def test_genesis_validation_names_the_problem():
