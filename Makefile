@@ -9,7 +9,7 @@ MODULE_DIRS := $(wildcard modules/*/pyproject.toml)
 TUTORIAL_DIRS := $(wildcard docs/tutorial/*/pyproject.toml)
 PROTOS := $(shell find proto modules/*/proto docs/tutorial/*/proto -name '*.proto' 2>/dev/null)
 
-.PHONY: setup run test lint typecheck proto bench clean native native-test native-fuzz cometbft
+.PHONY: setup run test lint typecheck proto bench clean native native-test native-fuzz cometbft torture
 NATIVE_SOURCES := $(wildcard native/src/*.c native/src/*.h native/include/*.h) native/build_ffi.py
 
 $(BIN)/python:
@@ -72,6 +72,11 @@ typecheck: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+# The long crash-torture run (CI runs 6 cycles): SIGKILL under load, then replay from genesis.
+TORTURE_CYCLES ?= 200
+torture: setup
+	SULTAN_KILL_CYCLES=$(TORTURE_CYCLES) $(BIN)/python -m pytest -q -s tests/e2e/test_torture.py
 
 clean:
 	rm -rf $(VENV) sultan/pb modules/*/sultan_*/pb docs/tutorial/*/sultan_*/pb native/build sultan/kernel/crypto/_sultan_crypto*

@@ -22,12 +22,14 @@ from sultan.kernel.genesis import GenesisDoc, load_genesis
 from sultan.kernel.home import Home
 from sultan.kernel.mempool import Mempool
 from sultan.kernel.modules import ModuleSet, load_modules, read_plugins_toml
+from sultan.kernel.snapshots import SnapshotManager, SnapshotStore
 from sultan.kernel.store.db import Database
 from sultan.kernel.timeutil import now_ns
 
 log = logging.getLogger("sultan.node")
 
 DB_DIRNAME = "application.db"
+SNAPSHOTS_DIRNAME = "snapshots"
 
 
 class Node:
@@ -50,6 +52,8 @@ class Node:
         self.db: Database | None = None
         # Where the API reads blocks/txs (`sultan.api.chain_view`); None = the embedded engine.
         self.chain: Any = None
+        # `sultan run` sets this (sultan.ops.backup.BackupWatcher); stopped by close().
+        self.backup_watcher: Any = None
 
     def open(self) -> Node:
         home = self.home
@@ -88,6 +92,14 @@ class Node:
                 max_tx_bytes=self.config.node.mempool.max_tx_bytes,
                 keep_recent=keep_recent,
                 min_gas_prices=self.config.app.min_gas_prices,
+            )
+            ss = self.config.app.state_sync
+            self.app.snapshots = SnapshotManager(
+                self.db,
+                SnapshotStore(home.data_dir / SNAPSHOTS_DIRNAME),
+                list(self.app.committed.store_keys),
+                interval=ss.snapshot_interval,
+                keep_recent=ss.snapshot_keep_recent,
             )
             if self.app.chain_id and self.app.chain_id != self.genesis.chain_id:
                 raise RuntimeError(
@@ -155,6 +167,12 @@ class Node:
         engine = getattr(self, "engine", None)
         if engine is not None:
             engine.stop()
+        if self.backup_watcher is not None:
+            self.backup_watcher.stop()
+            self.backup_watcher = None
+        app = getattr(self, "app", None)
+        if app is not None and app.snapshots is not None:
+            app.snapshots.wait(timeout=60)  # let a snapshot in progress finish its reads
         if self.db is not None:
             self.db.close()
             self.db = None

@@ -29,6 +29,8 @@ COMMAND_MODULES = [
     "sultan.cli.query_cmd",
     "sultan.cli.stress_cmd",
     "sultan.cli.testnet_cmd",
+    "sultan.cli.backup_cmd",
+    "sultan.cli.snapshot_cmd",
 ]
 
 # Errors that are the operator's to fix: shown as a message, not a traceback.

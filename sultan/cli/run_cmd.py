@@ -281,7 +281,6 @@ def run(
 
 
 async def _serve(home: Home, overrides: dict[str, Any]) -> int:
-    from sultan.api.servers import start_servers
     from sultan.node import Node
 
     node = Node(home, overrides=overrides)
@@ -292,8 +291,19 @@ async def _serve(home: Home, overrides: dict[str, Any]) -> int:
         raise click.ClickException(_describe(exc)) from exc
     for warning in node.warnings:
         log.warning("%s", warning)
+    from sultan.ops.backup import BackupWatcher
+
+    assert node.db is not None
+    # Answers `sultan backup` with checkpoints; node.close() stops it before closing the DB.
+    node.backup_watcher = BackupWatcher(node.home, node.db).start()
     if node.consensus_engine == "cometbft":
         return await _serve_abci(node)
+    return await _serve_embedded(node)
+
+
+async def _serve_embedded(node: Any) -> int:
+    from sultan.api.servers import start_servers
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -24,6 +24,14 @@ from sultan import __version__
 from sultan.kernel.crypto import sigcache
 from sultan.kernel.errors import ErrTxDecode, ErrUnknownRequest, QueryError, ResultError, SdkError
 from sultan.kernel.modules import ModuleSet
+from sultan.kernel.snapshots import FORMAT as SNAPSHOT_FORMAT
+from sultan.kernel.snapshots import (
+    RestoreSession,
+    SnapshotError,
+    SnapshotInfo,
+    SnapshotManager,
+    restore_ops,
+)
 from sultan.kernel.store import ics23
 from sultan.kernel.store.branch import Branch, KVReader
 from sultan.kernel.store.db import Database, WriteOp
@@ -90,6 +98,10 @@ class Application:
         self.keep_recent = keep_recent
         self.min_gas_prices = min_gas_prices
         self.committed = CommittedState(db, [*modules.store_keys, KERNEL_STORE])
+        # Periodic state-sync snapshots (the node sets this from app.toml [state-sync]) and
+        # the snapshot being received over ABCI state sync, if any.
+        self.snapshots: SnapshotManager | None = None
+        self._restore: RestoreSession | None = None
         self.chain_id = (db.get("meta", META_CHAIN_ID) or b"").decode()
         raw_params = db.get("meta", META_CONSENSUS_PARAMS)
         self.consensus_params = params_pb2.ConsensusParams()
@@ -356,6 +368,8 @@ class Application:
         ops, app_hash, roots, height = self._pending
         self.db.write([*ops, *self._pending_meta, *extra_ops])
         self.committed.apply_commit(height, app_hash, roots, self.keep_recent)
+        if self.snapshots is not None:
+            self.snapshots.on_commit(height, app_hash)
         self._pending = None
         self._pending_meta = []
         self._deliver = None
@@ -588,19 +602,95 @@ class Application:
             code=0, key=req.data, value=value or b"", proof_ops=proof_ops, height=height
         )
 
-    # -- ABCI: snapshots and vote extensions (not used yet) -----------------------------
+    # -- ABCI: state-sync snapshots (kernel/snapshots.py); vote extensions (unused) ------
 
     def list_snapshots(self, req: Any) -> Any:
-        return abci.ResponseListSnapshots()
+        if self.snapshots is None:
+            return abci.ResponseListSnapshots()
+        return abci.ResponseListSnapshots(
+            snapshots=[
+                abci.Snapshot(
+                    height=s.height,
+                    format=s.format,
+                    chunks=s.chunks,
+                    hash=s.hash,
+                    metadata=s.metadata(),
+                )
+                for s in self.snapshots.store.list()
+            ]
+        )
 
     def offer_snapshot(self, req: Any) -> Any:
-        return abci.ResponseOfferSnapshot(result=abci.ResponseOfferSnapshot.REJECT)
+        Result = abci.ResponseOfferSnapshot
+        if self.committed.height != 0:
+            return Result(result=Result.ABORT)  # state sync only into an empty store
+        if req.snapshot.format != SNAPSHOT_FORMAT:
+            return Result(result=Result.REJECT_FORMAT)
+        try:
+            info = SnapshotInfo.from_abci(req.snapshot)
+        except SnapshotError as exc:
+            log.warning("offered snapshot rejected: %s", exc)
+            return Result(result=Result.REJECT)
+        if info.app_hash != bytes(req.app_hash):
+            log.warning("offered snapshot rejected: its app hash is not the trusted one")
+            return Result(result=Result.REJECT)
+        self._restore = RestoreSession(info, bytes(req.app_hash))
+        return Result(result=Result.ACCEPT)
 
     def load_snapshot_chunk(self, req: Any) -> Any:
-        return abci.ResponseLoadSnapshotChunk()
+        if self.snapshots is None:
+            return abci.ResponseLoadSnapshotChunk()
+        if req.format != SNAPSHOT_FORMAT:
+            return abci.ResponseLoadSnapshotChunk()
+        chunk = self.snapshots.store.chunk(int(req.height), int(req.chunk))
+        return abci.ResponseLoadSnapshotChunk(chunk=chunk)
 
     def apply_snapshot_chunk(self, req: Any) -> Any:
-        return abci.ResponseApplySnapshotChunk(result=abci.ResponseApplySnapshotChunk.ABORT)
+        Result = abci.ResponseApplySnapshotChunk
+        session = self._restore
+        if session is None:
+            return Result(result=Result.ABORT)
+        if not session.add(int(req.index), bytes(req.chunk)):
+            # Fetch it again, from another peer than the one that sent this.
+            return Result(
+                result=Result.RETRY,
+                refetch_chunks=[req.index],
+                reject_senders=[req.sender] if req.sender else [],
+            )
+        if not session.complete:
+            return Result(result=Result.ACCEPT)
+        self._restore = None
+        try:
+            ops, _header = restore_ops(
+                session.payload(),
+                session.info.height,
+                session.trusted_app_hash,
+                list(self.committed.store_keys),
+            )
+        except SnapshotError as exc:
+            log.warning("snapshot at height %d rejected: %s", session.info.height, exc)
+            return Result(result=Result.REJECT_SNAPSHOT)
+        self.db.write(ops)
+        self._reload_committed()
+        log.info(
+            "state restored from snapshot: height=%d app_hash=%s",
+            self.committed.height,
+            self.committed.app_hash.hex().upper(),
+        )
+        return Result(result=Result.ACCEPT)
+
+    def _reload_committed(self) -> None:
+        """Re-read committed state and chain meta from the DB (after a snapshot restore)."""
+        self.committed = CommittedState(self.db, list(self.committed.store_keys))
+        self.chain_id = (self.db.get("meta", META_CHAIN_ID) or b"").decode()
+        raw_params = self.db.get("meta", META_CONSENSUS_PARAMS)
+        if raw_params:
+            self.consensus_params.ParseFromString(raw_params)
+        raw_initial = self.db.get("meta", META_INITIAL_HEIGHT)
+        self.initial_height = int(raw_initial) if raw_initial else 1
+        with self._check_lock:
+            self._check_state = Branch(self.committed.latest())
+            self._check_block = self._block_info(self.committed.height + 1, 0)
 
     def extend_vote(self, req: Any) -> Any:
         return abci.ResponseExtendVote()
