@@ -106,7 +106,7 @@ def init_command(home: Path | None, chain_id: str, moniker: str | None, overwrit
         app_state = _default_app_state(h.plugins_toml)
     else:
         plugins_text = packaged_plugins_toml()
-        plugins_note = "default, no modules"
+        plugins_note = "packaged default"
         resource = importlib.resources.files("sultan") / "defaults" / "plugins.toml"
         with importlib.resources.as_file(resource) as path:
             app_state = _default_app_state(path)
