@@ -39,7 +39,7 @@ def resolve_home(value: Path | None) -> Home:
 
 
 def packaged_plugins_toml() -> str:
-    """Text of the plugins.toml shipped with Sultan (no modules enabled)."""
+    """Text of the plugins.toml shipped with Sultan (the built-in modules it enables)."""
     return (importlib.resources.files("sultan") / "defaults" / "plugins.toml").read_text("utf-8")
 
 
@@ -96,7 +96,7 @@ def init_command(home: Path | None, chain_id: str, moniker: str | None, overwrit
     """Create a single-validator home: config, keys and genesis.
 
     An existing config/plugins.toml is kept (so the module list can be chosen before init);
-    otherwise the packaged default (no modules) is written.
+    otherwise the packaged default (auth, bank, staking, distribution, metrics) is written.
     """
     h = resolve_home(home)
     moniker = moniker if moniker is not None else (socket.gethostname() or "node0")
