@@ -76,7 +76,7 @@ bench: setup
 # The long crash-torture run (CI runs 6 cycles): SIGKILL under load, then replay from genesis.
 TORTURE_CYCLES ?= 200
 torture: setup
-	SULTAN_KILL_CYCLES=$(TORTURE_CYCLES) $(BIN)/python -m pytest -q -s tests/e2e/test_torture.py
+	SULTAN_KILL_CYCLES=$(TORTURE_CYCLES) $(BIN)/python -m pytest -q -s --timeout=0 tests/e2e/test_torture.py
 
 clean:
 	rm -rf $(VENV) sultan/pb modules/*/sultan_*/pb docs/tutorial/*/sultan_*/pb native/build sultan/kernel/crypto/_sultan_crypto*
