@@ -22,6 +22,7 @@ from google.protobuf import any_pb2
 
 from sultan import __version__
 from sultan.api.chain_view import chain_view
+from sultan.kernel.address import CONSENSUS_PREFIX, encode
 from sultan.kernel.errors import QueryError, SdkError
 from sultan.pb.cosmos.base.node.v1beta1 import query_pb2 as node_pb
 from sultan.pb.cosmos.base.query.v1beta1 import pagination_pb2
@@ -39,7 +40,6 @@ BLOCK_PROTOCOL = 11
 ABCI_SEMVER = "2.0.0"
 CHANNELS = bytes.fromhex("40202122233038606100")
 COSMOS_SDK_COMPAT = "v0.50.0"  # the SDK release whose wire formats Sultan serves
-VALCONS_PREFIX = "sultanvalcons"
 HEIGHT_HEADER = "x-cosmos-block-height"
 DEFAULT_LIMIT = 100  # cosmos.base.query DefaultLimit
 MAX_PER_PAGE = 100  # CometBFT's validators per_page cap
@@ -47,45 +47,6 @@ MAX_PER_PAGE = 100  # CometBFT's validators per_page cap
 TM_SERVICE = "cosmos.base.tendermint.v1beta1.Service"
 NODE_SERVICE = "cosmos.base.node.v1beta1.Service"
 CONSENSUS_SERVICE = "cosmos.consensus.v1.Query"
-
-
-# -- bech32 (BIP-173), for consensus addresses --------------------------------------------------
-
-_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-_GEN = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
-
-
-def _polymod(values: list[int]) -> int:
-    chk = 1
-    for v in values:
-        top = chk >> 25
-        chk = (chk & 0x1FFFFFF) << 5 ^ v
-        for i in range(5):
-            if (top >> i) & 1:
-                chk ^= _GEN[i]
-    return chk
-
-
-def _convert_bits(data: bytes, frm: int, to: int) -> list[int]:
-    acc, bits, out, maxv = 0, 0, [], (1 << to) - 1
-    for value in data:
-        acc = (acc << frm) | value
-        bits += frm
-        while bits >= to:
-            bits -= to
-            out.append((acc >> bits) & maxv)
-    if bits:
-        out.append((acc << (to - bits)) & maxv)
-    return out
-
-
-def bech32_encode(hrp: str, data: bytes) -> str:
-    """Bech32 of raw bytes (the Cosmos address encoding)."""
-    five = _convert_bits(data, 8, 5)
-    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
-    pm = _polymod(expanded + five + [0] * 6) ^ 1
-    checksum = [(pm >> 5 * (5 - i)) & 31 for i in range(6)]
-    return hrp + "1" + "".join(_CHARSET[d] for d in five + checksum)
 
 
 # -- errors and heights ---------------------------------------------------------------------
@@ -422,7 +383,7 @@ def sdk_block(block: Any) -> Any:
         app_hash=h.app_hash,
         last_results_hash=h.last_results_hash,
         evidence_hash=h.evidence_hash,
-        proposer_address=bech32_encode(VALCONS_PREFIX, h.proposer_address),
+        proposer_address=encode(CONSENSUS_PREFIX, h.proposer_address),
     )
     return sdk_types.Block(
         header=header, data=block.data, evidence=block.evidence, last_commit=block.last_commit
@@ -437,7 +398,7 @@ def sdk_validator(v: Any) -> Any:
     elif which == "secp256k1":
         pk.Pack(secp256k1_pb.PubKey(key=v.pub_key.secp256k1), type_url_prefix="/")
     return tm_pb.Validator(
-        address=bech32_encode(VALCONS_PREFIX, v.address),
+        address=encode(CONSENSUS_PREFIX, v.address),
         pub_key=pk,
         voting_power=v.voting_power,
         proposer_priority=v.proposer_priority,
