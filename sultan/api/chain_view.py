@@ -15,6 +15,10 @@ Both return the same protobuf messages (`tendermint.types.Block`, `BlockID`,
 code in `services.py` / `tx_service.py` is shared. `blocks` offers the block store's
 interface (`height`, `base`, `block`, `block_id`, `results`, `validators`,
 `height_by_hash`). Committed blocks never change, so the CometBFT view caches them.
+
+`CometBFTChainView.metrics_snapshot` gives the kernel's scrape-time chain series
+(`sultan.kernel.metrics`) CometBFT's own numbers: its mempool, peers, validator set and the
+round of its latest commit, read with a short timeout and cached for a second.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import base64
 import hashlib
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections import OrderedDict
@@ -33,6 +38,7 @@ from google.protobuf import duration_pb2, timestamp_pb2
 
 from sultan.kernel.engine.indexer import MAX_SEARCH_RESULTS, SearchTooBroadError
 from sultan.kernel.mempool import MempoolError
+from sultan.kernel.metrics import ChainSnapshot
 from sultan.kernel.timeutil import now_ns, parse_rfc3339_nano
 from sultan.pb.tendermint.abci import types_pb2 as abci
 from sultan.pb.tendermint.crypto import keys_pb2
@@ -50,6 +56,10 @@ RPC_TIMEOUT_S = 10.0
 CACHE_SIZE = 512
 PER_PAGE = 100  # CometBFT's max per_page
 MIN_HEALTH_WINDOW_MS = 10_000
+# /metrics scrapes read CometBFT's RPC: a short timeout per call, so a hung CometBFT cannot
+# stall a scrape past Prometheus' own timeout, and a short cache for concurrent scrapers.
+SCRAPE_TIMEOUT_S = 2.0
+SCRAPE_CACHE_S = 1.0
 
 
 class ChainUnavailableError(RuntimeError):
@@ -471,6 +481,10 @@ class CometBFTChainView:
         self.rpc = CometBFTRPC(url)
         self.blocks = RPCBlockStore(self.rpc)
         self.timeout_commit_ms = timeout_commit_ms
+        self._scrape_blocks = RPCBlockStore(CometBFTRPC(url, timeout=SCRAPE_TIMEOUT_S))
+        self._scrape_lock = threading.Lock()
+        self._snapshot: tuple[float, ChainSnapshot] | None = None
+        self._commit_round: tuple[int, int] | None = None  # (height, round), immutable
 
     def consensus_params(self) -> Any:
         return consensus_params_from_json(self.rpc.call("consensus_params")["consensus_params"])
@@ -534,6 +548,68 @@ class CometBFTChainView:
     def mempool_stats(self) -> tuple[int, int]:
         result = self.rpc.call("num_unconfirmed_txs")
         return _int(result.get("total")), _int(result.get("total_bytes"))
+
+    def metrics_snapshot(self) -> ChainSnapshot:
+        """CometBFT's mempool, peers, validator set and latest commit round for /metrics.
+
+        Each value comes from one RPC call; a call that fails leaves its value None (the
+        series is absent from that scrape), and once CometBFT is found unreachable the
+        remaining calls are skipped. The result is reused for SCRAPE_CACHE_S."""
+        with self._scrape_lock:
+            cached = self._snapshot
+            if cached is not None and time.monotonic() - cached[0] < SCRAPE_CACHE_S:
+                return cached[1]
+            snapshot = self._read_snapshot()
+            self._snapshot = (time.monotonic(), snapshot)
+            return snapshot
+
+    def _read_snapshot(self) -> ChainSnapshot:
+        blocks = self._scrape_blocks
+        rpc = blocks.rpc
+        unreachable = False
+
+        def ask(read: Callable[[], Any]) -> Any:
+            nonlocal unreachable
+            if unreachable:
+                return None
+            try:
+                return read()
+            except RPCCallError:
+                return None
+            except ChainUnavailableError:
+                unreachable = True
+                return None
+            except (KeyError, TypeError, ValueError, AttributeError):
+                return None  # an answer of an unexpected shape: no value, not a guess
+
+        height = ask(lambda: _int(blocks.status()["sync_info"]["latest_block_height"]))
+        if height is None:
+            return ChainSnapshot()
+        unconfirmed = ask(lambda: rpc.call("num_unconfirmed_txs"))
+        peers = ask(lambda: _int(rpc.call("net_info")["n_peers"]))
+        validators = round_ = None
+        if height:
+            vset = ask(lambda: blocks.validators(height))
+            if vset is not None:
+                validators = tuple(
+                    (v.address.hex().upper(), int(v.voting_power)) for v in vset.validators
+                )
+            round_ = ask(lambda: self._round_of_commit(height))
+        return ChainSnapshot(
+            mempool_txs=ask(lambda: _int(unconfirmed["total"])) if unconfirmed else None,
+            mempool_bytes=ask(lambda: _int(unconfirmed["total_bytes"])) if unconfirmed else None,
+            validators=validators,
+            round=round_,
+            peers=peers,
+        )
+
+    def _round_of_commit(self, height: int) -> int:
+        if self._commit_round is not None and self._commit_round[0] == height:
+            return self._commit_round[1]
+        commit = self._scrape_blocks.rpc.call("commit", height=str(height))
+        round_ = int(commit["signed_header"]["commit"]["round"])
+        self._commit_round = (height, round_)
+        return round_
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """(ok, body) for REST /health: CometBFT reachable, not catching up, blocks coming."""

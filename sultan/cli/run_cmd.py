@@ -13,6 +13,7 @@ import shlex
 import shutil
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -349,14 +350,33 @@ async def _serve_embedded(node: Any) -> int:
 
 
 async def _serve_abci(node: Any) -> int:
-    """consensus_engine = "cometbft": serve ABCI (plus REST/gRPC) until a signal, or until a
-    consensus call fails (then exit 1: a half-executed block must not be built upon)."""
+    """consensus_engine = "cometbft": serve ABCI (plus REST/gRPC) until a signal, until
+    halt-height is committed (exit 0), or until a consensus call fails (then exit 1: a
+    half-executed block must not be built upon; a refused block past halt-height counts)."""
     from sultan.api.servers import start_servers
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    halt = node.app.halt_height
+    halted_at: list[int] = []  # the height committed at halt-height, once it is
+
+    def on_commit(commit: Any) -> None:  # ABCI consensus thread, end of Commit
+        if commit.height >= halt and not halted_at:
+            halted_at.append(commit.height)
+            loop.call_soon_threadsafe(stop.set)
+
+    if halt:
+        if node.app.last_height >= halt:
+            log.warning(
+                "halt-height %d is already reached (the application is at height %d): "
+                "block %d will be refused; raise or remove halt-height in app.toml to continue",
+                halt,
+                node.app.last_height,
+                node.app.last_height + 1,
+            )
+        node.app.on_commit(on_commit)
     servers = None
     try:
         try:
@@ -372,14 +392,34 @@ async def _serve_abci(node: Any) -> int:
             raise click.ClickException(str(exc)) from exc
         _print_abci_banner(node, servers)
         await stop.wait()
-        if servers.abci.error is not None:
+        if halted_at:
+            # The listener fires inside Commit, before its answer is sent. The server marks
+            # the height once Commit has returned and writes the answer with the Flush that
+            # CometBFT sends along with it: wait for that mark before closing the sockets.
+            abci_server = servers.abci
+            await _wait_until(lambda: abci_server.last_committed_height >= halted_at[0], 30.0)
+            log.info("stopping: halt-height %d reached", halt)
+        elif servers.abci.error is not None:
             log.error("stopping: a consensus call failed: %s", servers.abci.error)
         log.info("shutting down")
         notify_modules(node, "sultan_node_stopping")
         await servers.stop()
     finally:
         node.close()
+    if halted_at:
+        return 0  # a block past halt-height refused while stopping is the halt working
     return 1 if servers is not None and servers.abci.error is not None else 0
+
+
+async def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+    """Poll `condition()` on the event loop until it holds or `timeout` seconds pass."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
 
 
 def _print_abci_banner(node: Any, servers: Any) -> None:

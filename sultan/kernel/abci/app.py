@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -67,6 +68,19 @@ BLOCK_ID_FLAG_ABSENT = 1  # tendermint.types.BlockIDFlag
 
 class GenesisStateError(ValueError):
     """app_state in genesis does not fit the enabled modules."""
+
+
+class HaltHeightError(RuntimeError):
+    """FinalizeBlock for a height beyond app.toml's halt-height: refused, nothing executed."""
+
+
+@attrs.frozen
+class AppCommit:
+    """What `on_commit` listeners learn about a committed block (observations only)."""
+
+    height: int
+    txs: int
+    duration_s: float  # FinalizeBlock start to the end of Commit, in this process
 
 
 def events_to_abci(events: Sequence[Event]) -> list[Any]:
@@ -128,6 +142,16 @@ class Application:
         self._check_lock = threading.Lock()
         self._check_state = Branch(self.committed.latest())
         self._check_block = self._block_info(self.committed.height + 1, 0)
+        # app.toml halt-height (0 = never): blocks above it are refused. The node sets it when
+        # CometBFT drives the app; the embedded engine stops before making such blocks.
+        self.halt_height = 0
+        self._commit_listeners: list[Callable[[AppCommit], None]] = []
+        self._block_started = 0.0
+        self._block_txs = 0
+
+    def on_commit(self, callback: Callable[[AppCommit], None]) -> None:
+        """Call `callback` at the end of every Commit (consensus thread; metrics, halt)."""
+        self._commit_listeners.append(callback)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -300,6 +324,14 @@ class Application:
         return abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.ACCEPT)
 
     def finalize_block(self, req: Any) -> Any:
+        if self.halt_height and req.height > self.halt_height:
+            # As the Cosmos SDK's BaseApp: checked first, so nothing of the block runs.
+            raise HaltHeightError(
+                f"halt-height {self.halt_height} reached: refusing to execute block "
+                f"{req.height} (the application is at height {self.committed.height}); "
+                "raise or remove halt-height in app.toml to continue"
+            )
+        started = time.perf_counter()
         expected = self.committed.height + 1 if self.committed.height else self.initial_height
         if req.height != expected:
             raise RuntimeError(f"FinalizeBlock for height {req.height}, expected {expected}")
@@ -354,6 +386,7 @@ class Application:
             self._deliver.changes(), req.height, self.keep_recent
         )
         self._pending = (ops, app_hash, roots, req.height)
+        self._block_started, self._block_txs = started, len(req.txs)
         return abci.ResponseFinalizeBlock(
             events=events_to_abci(begin_events + end_events),
             tx_results=tx_results,
@@ -376,6 +409,13 @@ class Application:
         with self._check_lock:
             self._check_state = Branch(self.committed.latest())
             self._check_block = self._block_info(height + 1, 0)
+        if self._commit_listeners:
+            done = AppCommit(height, self._block_txs, time.perf_counter() - self._block_started)
+            for callback in self._commit_listeners:
+                try:
+                    callback(done)
+                except Exception:  # an observer must not fail a committed block
+                    log.exception("commit listener failed")
         return abci.ResponseCommit(retain_height=0)
 
     # -- transactions ---------------------------------------------------------------------
@@ -728,4 +768,4 @@ def _error_result(
     )
 
 
-__all__ = ["Application", "GenesisStateError", "ErrTxDecode"]
+__all__ = ["AppCommit", "Application", "GenesisStateError", "HaltHeightError", "ErrTxDecode"]
