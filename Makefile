@@ -73,10 +73,14 @@ typecheck: setup
 bench: setup
 	$(BIN)/python -m bench
 
-# The long crash-torture run (CI runs 6 cycles): SIGKILL under load, then replay from genesis.
+# The long crash-torture run (CI runs 6 + 3 cycles): SIGKILL under load (anywhere, and while
+# snapshots are written), then replay from genesis; plus the restore-kill and disk-full tests.
 TORTURE_CYCLES ?= 200
+SNAPSHOT_KILL_CYCLES ?= 30
 torture: setup
-	SULTAN_KILL_CYCLES=$(TORTURE_CYCLES) $(BIN)/python -m pytest -q -s --timeout=0 tests/e2e/test_torture.py
+	SULTAN_KILL_CYCLES=$(TORTURE_CYCLES) SULTAN_SNAPSHOT_KILL_CYCLES=$(SNAPSHOT_KILL_CYCLES) \
+	  $(BIN)/python -m pytest -q -s --timeout=0 tests/e2e/test_torture.py \
+	  tests/e2e/test_snapshot_crashes.py tests/e2e/test_disk_full.py
 
 clean:
 	rm -rf $(VENV) sultan/pb modules/*/sultan_*/pb docs/tutorial/*/sultan_*/pb native/build sultan/kernel/crypto/_sultan_crypto*

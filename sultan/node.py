@@ -17,7 +17,7 @@ from sultan.kernel import metrics as kernel_metrics
 from sultan.kernel.abci.app import Application
 from sultan.kernel.config import Config, apply_overrides, load_config
 from sultan.kernel.crypto.keys import Ed25519PrivKey, load_node_key, load_priv_validator_key
-from sultan.kernel.engine.embedded import EmbeddedEngine
+from sultan.kernel.engine.embedded import EmbeddedEngine, StorageError, storage_failure
 from sultan.kernel.genesis import GenesisDoc, load_genesis
 from sultan.kernel.home import Home
 from sultan.kernel.mempool import Mempool
@@ -83,7 +83,16 @@ class Node:
         self.genesis: GenesisDoc = load_genesis(home.genesis_json)
         self.priv_key: Ed25519PrivKey = load_priv_validator_key(home.priv_validator_key)
         self.node_key: Ed25519PrivKey = load_node_key(home.node_key)
-        self.db = Database(str(home.data_dir / DB_DIRNAME))
+        try:
+            self.db = Database(str(home.data_dir / DB_DIRNAME))
+        except Exception as exc:  # RocksDB replays its log on open: a full disk shows here
+            problem = storage_failure(exc)
+            if problem is None:
+                raise
+            raise StorageError(
+                f"{problem} -- free space on (or repair) the disk holding {home.data_dir} "
+                "and start again"
+            ) from None
         try:
             keep_recent, _ = self.config.app.pruning_options
             self.app = Application(
@@ -101,6 +110,7 @@ class Node:
                 interval=ss.snapshot_interval,
                 keep_recent=ss.snapshot_keep_recent,
             )
+            self.metrics_registry.register(self.app.snapshots)  # taken / failed counters
             if self.app.chain_id and self.app.chain_id != self.genesis.chain_id:
                 raise RuntimeError(
                     f"data/ belongs to chain {self.app.chain_id!r} but genesis.json is for "
@@ -115,6 +125,9 @@ class Node:
                     self.config.node.cometbft_rpc_url,
                     timeout_commit_ms=self.config.node.consensus.timeout_commit_ms,
                 )
+                # The app refuses blocks past it; `sultan run` stops once it is committed.
+                self.app.halt_height = self.config.app.halt_height
+                self.kernel_metrics = kernel_metrics.instrument(self)
                 return self
             mp = self.config.node.mempool
             self.mempool = Mempool(
@@ -174,5 +187,8 @@ class Node:
         if app is not None and app.snapshots is not None:
             app.snapshots.wait(timeout=60)  # let a snapshot in progress finish its reads
         if self.db is not None:
-            self.db.close()
-            self.db = None
+            db, self.db = self.db, None
+            try:
+                db.close()
+            except Exception as exc:  # disk full/failed: committed blocks are in the WAL
+                log.error("closing the database: %s", exc)

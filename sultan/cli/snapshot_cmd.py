@@ -11,9 +11,12 @@ JSON description, then each chunk in order.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -21,6 +24,7 @@ import click
 
 from sultan.cli.init_cmd import home_option, resolve_home
 from sultan.kernel.abci.app import KERNEL_STORE
+from sultan.kernel.engine.embedded import storage_failure
 from sultan.kernel.home import Home
 from sultan.kernel.modules import load_modules, read_plugins_toml
 from sultan.kernel.snapshots import (
@@ -44,6 +48,19 @@ def _store(home: Home) -> SnapshotStore:
 
 def _progress(done: int, total: int, what: str) -> None:
     click.echo(f"\r{what}: chunk {done}/{total}", err=True, nl=done == total)
+
+
+@contextlib.contextmanager
+def _database(path: Path) -> Iterator[Database]:
+    """The database, closed on exit; after an error, a failing close is not reported too."""
+    db = Database(str(path))
+    try:
+        yield db
+    except BaseException:
+        with contextlib.suppress(Exception):  # e.g. "Writer has previous error" (disk full)
+            db.close()
+        raise
+    db.close()
 
 
 def _store_keys(db: Database) -> list[str]:
@@ -76,6 +93,7 @@ def create_command(home: Path | None, chunk_size: int) -> None:
     """Snapshot the latest committed height now (node stopped)."""
     h = resolve_home(home)
     with Database(str(h.data_dir / DB_DIRNAME)) as db:
+        _store(h).recover()  # we hold the lock: leftovers of a killed writer can go
         keys = _store_keys(db)
         state = CommittedState(db, keys)
         if state.height == 0:
@@ -94,6 +112,8 @@ def create_command(home: Path | None, chunk_size: int) -> None:
             )
         except SnapshotError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:  # disk full, I/O error: the partial snapshot is removed
+            raise click.ClickException(storage_failure(exc) or str(exc)) from exc
     click.echo("", err=True)
     click.echo(f"snapshot height={info.height} chunks={info.chunks} hash={info.hash.hex().upper()}")
 
@@ -109,14 +129,22 @@ def export_command(height: int, file: Path, home: Path | None) -> None:
         info = store.get(height)
     except SnapshotError as exc:
         raise click.ClickException(str(exc)) from exc
-    with open(file, "wb") as f:
-        f.write(MAGIC)
-        meta = json.dumps(info.to_json()).encode()
-        f.write(_BE32.pack(len(meta)) + meta)
-        for i in range(info.chunks):
-            chunk = store.chunk(height, i)
-            f.write(_BE32.pack(len(chunk)) + chunk)
-            _progress(i + 1, info.chunks, "export")
+    partial = file.with_name(file.name + ".partial")  # renamed when whole
+    try:
+        with open(partial, "wb") as f:
+            f.write(MAGIC)
+            meta = json.dumps(info.to_json()).encode()
+            f.write(_BE32.pack(len(meta)) + meta)
+            for i in range(info.chunks):
+                chunk = store.chunk(height, i)
+                f.write(_BE32.pack(len(chunk)) + chunk)
+                _progress(i + 1, info.chunks, "export")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, file)
+    except OSError as exc:  # disk full, I/O error: no partial file is left behind
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(storage_failure(exc) or str(exc)) from exc
     click.echo(f"exported snapshot at height {height} to {file}")
 
 
@@ -156,19 +184,51 @@ def read_snapshot_file(file: Path) -> tuple[SnapshotInfo, bytes]:
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @home_option
 def restore_command(file: Path, home: Path | None) -> None:
-    """Install the snapshot in FILE as the application state of an empty home (node stopped)."""
+    """Install the snapshot in FILE as the application state of an empty home (node stopped).
+
+    The state is written in one atomic batch, between a restore mark and its removal: if
+    this is killed, the node refuses to start until the restore is run again (which then
+    completes it, or finds the batch written and just confirms it).
+    """
     h = resolve_home(home)
+    store = _store(h)
     try:
         info, payload = read_snapshot_file(file)
-        with Database(str(h.data_dir / DB_DIRNAME)) as db:
+        with _database(h.data_dir / DB_DIRNAME) as db:
             if db.get("meta", b"height") is not None:
+                state = CommittedState(db, _store_keys(db))
+                same = (state.height, state.app_hash) == (info.height, info.app_hash)
+                if same and store.restore_in_progress() is not None:
+                    # Killed after the (atomic) write, before the mark was removed.
+                    store.end_restore()
+                    click.echo(
+                        f"restored application state at height {info.height} "
+                        "(completed an interrupted restore; app_hash verified)"
+                    )
+                    return
                 raise SnapshotError(
                     f"{h.root} already has application state (`sultan unsafe-reset-all` first)"
                 )
             modules = load_modules(read_plugins_toml(str(h.plugins_toml)))
             keys = sorted([*modules.store_keys, KERNEL_STORE])
-            ops, _ = restore_ops(payload, info.height, info.app_hash, keys)
-            db.write(ops)
+            store.begin_restore(info, str(file.resolve()))
+            click.echo(f"rebuilding the state at height {info.height} in memory", err=True)
+            try:
+                ops, _ = restore_ops(payload, info.height, info.app_hash, keys)
+            except SnapshotError:
+                store.end_restore()  # refused before any write: the home is as it was
+                raise
+            click.echo(f"writing {len(ops)} records in one batch", err=True)
+            try:
+                db.write(ops)
+            except Exception as exc:  # the batch is atomic: nothing of it was written
+                problem = storage_failure(exc)
+                if problem is None:
+                    raise
+                raise SnapshotError(
+                    f"{problem} -- nothing was restored; fix the disk and run the restore again"
+                ) from None
+            store.end_restore()
     except SnapshotError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"restored application state at height {info.height} (app_hash verified)")

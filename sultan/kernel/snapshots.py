@@ -9,8 +9,18 @@ the hash binds the format, the height, the state commitment and every chunk. The
 `Snapshot.metadata` carries the app hash and the chunk hashes (JSON), which lets a
 restoring node check each chunk as it arrives.
 
-On disk: `data/snapshots/<height>/` with `snapshot.json` and `chunk-00000`... (written to
-a temporary directory and renamed, so a snapshot is there whole or not at all).
+On disk: `data/snapshots/<height>/` with `snapshot.json` and `chunk-00000`... Written to
+a temporary directory `.tmp-*`, every file and the directory fsynced, then renamed: a
+snapshot is there whole or not at all, even after a crash or power loss. Deleting renames
+the directory to `.del-*` before removing its files, so a kill in the middle never leaves a
+listed snapshot with missing chunks. `SnapshotStore.recover()` (at node start-up) removes
+what a killed writer or deleter left behind and logs it; `list()` never shows a snapshot
+whose chunk files are not all there with the sizes its description gives.
+
+`sultan snapshot restore` marks a restore in progress (`restore-in-progress.json` in the
+snapshot directory) before it writes the state and removes the mark once the state is
+written; a node refuses to start while the mark is there (`SnapshotManager`), so a killed
+restore is re-run to completion, never half-used.
 
 Restore rebuilds the state (the sparse Merkle trees are history-independent, so the same
 keys and values give the same roots) in memory first, compares the resulting app hash with
@@ -34,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from prometheus_client.core import CounterMetricFamily, Metric
 
 from sultan.kernel.store.db import Database, WriteOp
 from sultan.kernel.store.versioned import META_EARLIEST, CommittedState, VersionReader
@@ -45,6 +56,9 @@ CHUNK_SIZE = 4 << 20
 _BE32 = struct.Struct(">I")
 _BE64 = struct.Struct(">Q")
 META_FILE = "snapshot.json"
+TMP_PREFIX = ".tmp-"  # a snapshot being written
+TRASH_PREFIX = ".del-"  # a snapshot being deleted
+RESTORE_MARKER = "restore-in-progress.json"
 
 
 class SnapshotError(RuntimeError):
@@ -178,26 +192,60 @@ def parse_payload(payload: bytes) -> tuple[dict[str, Any], list[tuple[bytes, byt
     return header, pairs
 
 
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename or unlink in `path` durable (POSIX: fsync the directory)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class SnapshotStore:
     """`data/snapshots/<height>/`: snapshots on disk."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
 
-    def list(self) -> list[SnapshotInfo]:
+    def _read(self, d: Path) -> SnapshotInfo | None:
+        """The description of the snapshot in `d` if it is complete, else None.
+
+        Complete: `snapshot.json` parses, names the directory's height, and every chunk
+        file is there with the sizes summing to the described size (the hashes are checked
+        by whoever reads the chunks: the restoring node, `sultan snapshot restore`).
+        """
+        try:
+            info = SnapshotInfo.from_json(json.loads((d / META_FILE).read_text()))
+            if str(info.height) != d.name:
+                return None
+            size = sum((d / f"chunk-{i:05d}").stat().st_size for i in range(info.chunks))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return info if size == info.size else None
+
+    def list(self) -> builtins.list[SnapshotInfo]:
+        """Complete snapshots, newest first (an incomplete one is never listed or served)."""
         out = []
         if self.root.is_dir():
             for d in self.root.iterdir():
-                meta = d / META_FILE
-                if d.name.isdigit() and meta.exists():
-                    out.append(SnapshotInfo.from_json(json.loads(meta.read_text())))
+                if d.name.isdigit() and d.is_dir():
+                    info = self._read(d)
+                    if info is not None:
+                        out.append(info)
         return sorted(out, key=lambda s: s.height, reverse=True)
 
     def get(self, height: int) -> SnapshotInfo:
-        meta = self.root / str(height) / META_FILE
-        if not meta.exists():
+        info = self._read(self.root / str(height))
+        if info is None:
             raise SnapshotError(f"no snapshot at height {height}")
-        return SnapshotInfo.from_json(json.loads(meta.read_text()))
+        return info
 
     def chunk(self, height: int, index: int) -> bytes:
         path = self.root / str(height) / f"chunk-{index:05d}"
@@ -211,34 +259,47 @@ class SnapshotStore:
         progress: Callable[[int, int], None] | None = None,
     ) -> SnapshotInfo:
         final = self.root / str(height)
-        if (final / META_FILE).exists():
-            return self.get(height)
-        tmp = self.root / f".tmp-{height}-{os.getpid()}-{threading.get_ident()}"
+        if final.exists():
+            existing = self._read(final)
+            if existing is not None:
+                return existing
+            self._discard(final)  # incomplete (a crash of an older version): write anew
+        tmp = self.root / f"{TMP_PREFIX}{height}-{os.getpid()}-{threading.get_ident()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         hashes: list[bytes] = []
         size = 0
         try:
             for i, chunk in enumerate(chunks):
-                (tmp / f"chunk-{i:05d}").write_bytes(chunk)
+                _write_synced(tmp / f"chunk-{i:05d}", chunk)
                 hashes.append(hashlib.sha256(chunk).digest())
                 size += len(chunk)
                 if progress is not None:
                     progress(i + 1, size)
             info = SnapshotInfo(height, FORMAT, app_hash, tuple(hashes), size)
-            (tmp / META_FILE).write_text(json.dumps(info.to_json(), indent=1))
-            shutil.rmtree(final, ignore_errors=True)
+            _write_synced(tmp / META_FILE, json.dumps(info.to_json(), indent=1).encode())
+            # Contents durable before the rename publishes them, and the rename durable.
+            _fsync_dir(tmp)
             os.replace(tmp, final)
+            _fsync_dir(self.root)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return info
 
+    def _discard(self, path: Path) -> None:
+        """Remove a snapshot directory: renamed away first (atomic), then its files."""
+        trash = self.root / f"{TRASH_PREFIX}{path.name}-{os.getpid()}-{threading.get_ident()}"
+        shutil.rmtree(trash, ignore_errors=True)
+        os.replace(path, trash)
+        _fsync_dir(self.root)
+        shutil.rmtree(trash, ignore_errors=True)
+
     def delete(self, height: int) -> None:
         path = self.root / str(height)
         if not path.is_dir():
             raise SnapshotError(f"no snapshot at height {height}")
-        shutil.rmtree(path)
+        self._discard(path)
 
     def prune(self, keep_recent: int) -> builtins.list[int]:
         if keep_recent <= 0:
@@ -247,6 +308,63 @@ class SnapshotStore:
         for height in removed:
             self.delete(height)
         return removed
+
+    def recover(self) -> builtins.list[str]:
+        """Remove what a killed writer or deleter left; the names removed (each logged).
+
+        Only call it while no other process writes snapshots into this directory (the node
+        and `sultan snapshot create` hold the database lock when they do).
+        """
+        removed: builtins.list[str] = []
+        if not self.root.is_dir():
+            return removed
+        for d in sorted(self.root.iterdir()):
+            if not d.is_dir():
+                if d.name.startswith(TMP_PREFIX):  # a restore mark being written
+                    d.unlink(missing_ok=True)
+                continue
+            if d.name.startswith(TMP_PREFIX):
+                why = "a snapshot interrupted while being written"
+            elif d.name.startswith(TRASH_PREFIX):
+                why = "a snapshot interrupted while being deleted"
+            elif d.name.isdigit() and self._read(d) is None:
+                why = "an incomplete snapshot (missing or short files)"
+            else:
+                continue
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d.name)
+            log.warning("snapshots: removed %s: %s", d, why)
+        if removed:
+            _fsync_dir(self.root)
+        return removed
+
+    # -- `sultan snapshot restore` in progress -------------------------------------------
+
+    def begin_restore(self, info: SnapshotInfo, source: str) -> None:
+        """Mark a restore of `info` from `source` as started (durably, before any write)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f"{TMP_PREFIX}{RESTORE_MARKER}"
+        mark = {"height": info.height, "app_hash": info.app_hash.hex().upper(), "file": source}
+        _write_synced(tmp, json.dumps(mark, sort_keys=True).encode())
+        os.replace(tmp, self.root / RESTORE_MARKER)
+        _fsync_dir(self.root)
+
+    def end_restore(self) -> None:
+        marker = self.root / RESTORE_MARKER
+        if marker.exists():
+            marker.unlink()
+            _fsync_dir(self.root)
+
+    def restore_in_progress(self) -> dict[str, Any] | None:
+        """The mark of a restore that has not finished (killed), or None."""
+        marker = self.root / RESTORE_MARKER
+        try:
+            mark = json.loads(marker.read_text())
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except ValueError:
+            return {"height": "?", "app_hash": "?", "file": "?"}
+        return mark if isinstance(mark, dict) else {"height": "?", "app_hash": "?", "file": "?"}
 
 
 def create_snapshot(
@@ -362,6 +480,17 @@ class SnapshotManager:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.last_error: BaseException | None = None
+        self.taken = 0
+        self.failures = 0
+        mark = store.restore_in_progress()
+        if mark is not None:
+            raise SnapshotError(
+                f"a `sultan snapshot restore` (height {mark.get('height')}, file "
+                f"{mark.get('file')}) into this home was interrupted: run it again to complete "
+                f"it, or `sultan unsafe-reset-all` to start over ({store.root / RESTORE_MARKER})"
+            )
+        # The node holds the database lock, so nothing else writes snapshots here now.
+        store.recover()
 
     def on_commit(self, height: int, app_hash: bytes) -> None:
         """Called after each commit; starts a snapshot at multiples of the interval."""
@@ -381,13 +510,27 @@ class SnapshotManager:
             info = create_snapshot(
                 self.db, self.store, height, self.store_keys, app_hash, self.chunk_size
             )
+            self.taken += 1
             self.store.prune(self.keep_recent)
             log.info(
                 "snapshot height=%d chunks=%d hash=%s", height, info.chunks, info.hash.hex().upper()
             )
-        except Exception as exc:  # a failed snapshot must not stop block production
+        except Exception as exc:  # a failed snapshot (disk full, I/O error) must not stop blocks
             self.last_error = exc
+            self.failures += 1
             log.error("snapshot at height %d failed: %s", height, exc)
+
+    def collect(self) -> Iterator[Metric]:
+        """Prometheus collector protocol (the node registers the manager in its registry)."""
+        yield CounterMetricFamily(
+            "sultan_snapshots_taken", "State-sync snapshots written", value=self.taken
+        )
+        yield CounterMetricFamily(
+            "sultan_snapshot_failures",
+            "State-sync snapshots that failed (disk full, I/O error, pruned height); "
+            "block production goes on, the log says why",
+            value=self.failures,
+        )
 
     def wait(self, timeout: float | None = None) -> None:
         thread = self._thread

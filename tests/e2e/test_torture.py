@@ -8,136 +8,43 @@ and every app hash must equal the stored ones; the final app hash must equal the
 
 `SULTAN_KILL_CYCLES` (default 6) sets the cycles; `make torture` runs 200. Figures:
 docs/reliability.md.
+
+The second test kills the node while a state-sync snapshot is being written (seen from the
+snapshot directory's `.tmp-*` entry, not guessed) under a load of signed bank sends, and
+checks on restart that the unfinished snapshot was removed (with a log line), that every
+listed snapshot verifies (chunk hashes, rebuilt app hash = the chain's), and the chain checks
+above with balances instead of the counter (receiver's balance = its genesis balance plus
+the committed sends; sender + receiver conserved). `SULTAN_SNAPSHOT_KILL_CYCLES` (default 3;
+`make torture` runs 30).
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import random
 import signal
 import threading
 import time
-from pathlib import Path
 
-from sultan_counter.pb.counter.v1 import counter_pb2
+from crash_support import (
+    balance,
+    blocks,
+    committed_amount,
+    counter_load,
+    counter_value,
+    enable_snapshots,
+    filler_addresses,
+    leftovers,
+    replay_from_genesis,
+    send_load,
+    store_keys,
+    successful_txs,
+    verify_snapshot,
+)
 
-from sultan.kernel.abci.app import Application
-from sultan.kernel.crypto.keys import load_priv_validator_key
-from sultan.kernel.engine.blockstore import BlockStore
-from sultan.kernel.engine.embedded import EmbeddedEngine
-from sultan.kernel.genesis import load_genesis
-from sultan.kernel.home import Home
-from sultan.kernel.mempool import Mempool
-from sultan.kernel.modules import load_modules, read_plugins_toml
-from sultan.kernel.store.db import Database
-from sultan.pb.cosmos.tx.v1beta1 import tx_pb2
-from sultan.pb.tendermint.abci import types_pb2 as abci
-from sultan.testing import NodeProcess, init_home, unsigned_tx
-
-
-def _load(node: NodeProcess, stop: threading.Event, seed: int) -> None:
-    rng = random.Random(seed)
-    while not stop.is_set():
-        tx = unsigned_tx(
-            counter_pb2.MsgIncrement(sender="load", amount=rng.randint(1, 9)),
-            memo=str(rng.random()),
-        )
-        try:
-            node.rpc("broadcast_tx_sync", tx=base64.b64encode(tx).decode())
-        except Exception:
-            pass  # the node may be dead right now: that is the point
-        time.sleep(0.005)
-
-
-def _blocks(node: NodeProcess, lo: int, hi: int) -> dict[int, tuple[str, str]]:
-    out = {}
-    for h in range(lo, hi + 1):
-        b = node.rpc("block", height=str(h))
-        out[h] = (b["block_id"]["hash"], b["block"]["header"]["app_hash"])
-    return out
-
-
-def _count(node: NodeProcess) -> tuple[int, int]:
-    res = node.rpc("abci_query", path="/counter.v1.Query/Count", data="")["response"]
-    value = counter_pb2.QueryCountResponse.FromString(base64.b64decode(res["value"] or ""))
-    return value.value, int(res["height"])
-
-
-def _committed_amount(node: NodeProcess, height: int) -> int:
-    """The sum of the amounts of the successful txs committed in block `height`."""
-    block = node.rpc("block", height=str(height))["block"]
-    results = node.rpc("block_results", height=str(height))["txs_results"] or []
-    total = 0
-    for raw, result in zip(block["data"]["txs"] or [], results, strict=True):
-        if result["code"] == 0:
-            body = tx_pb2.TxBody.FromString(
-                tx_pb2.TxRaw.FromString(base64.b64decode(raw)).body_bytes
-            )
-            for msg in body.messages:
-                total += counter_pb2.MsgIncrement.FromString(msg.value).amount
-    return total
-
-
-def replay_from_genesis(home: Path, scratch: Path) -> tuple[int, bytes, bytes]:
-    """Replay `home`'s block store into a fresh store; (height, replayed, stored app hash).
-
-    Fails (AssertionError) at the first block whose results or app hash differ.
-    """
-    h = Home(home)
-    modules = load_modules(read_plugins_toml(str(h.plugins_toml)))
-    genesis = load_genesis(h.genesis_json)
-    src = Database(str(h.data_dir / "application.db"))
-    dst = Database(str(scratch / "replay.db"))
-    try:
-        blocks = BlockStore(src)
-        stored_app = Application(src, modules)
-        app = Application(dst, modules)
-        engine = EmbeddedEngine(
-            app, genesis, load_priv_validator_key(h.priv_validator_key), Mempool(app.check_tx)
-        )
-        engine.bootstrap()  # InitChain from genesis.json, as on the node's first start
-        top = blocks.height
-        assert stored_app.last_height == top
-        for height in range(1, top + 1):
-            block = blocks.block(height)
-            block_id = blocks.block_id(height)
-            assert block is not None and block_id is not None
-            assert block.header.app_hash == app.last_app_hash or height == 1, (
-                f"replay diverged before block {height}"
-            )
-            votes = []
-            if height > 1:
-                prev_vals = blocks.validators(height - 1)
-                assert prev_vals is not None
-                for v, sig in zip(prev_vals.validators, block.last_commit.signatures, strict=True):
-                    votes.append(
-                        abci.VoteInfo(
-                            validator=abci.Validator(address=v.address, power=v.voting_power),
-                            block_id_flag=sig.block_id_flag,
-                        )
-                    )
-            res = app.finalize_block(
-                abci.RequestFinalizeBlock(
-                    txs=list(block.data.txs),
-                    decided_last_commit=abci.CommitInfo(round=0, votes=votes),
-                    hash=block_id.hash,
-                    height=height,
-                    time=block.header.time,
-                    next_validators_hash=block.header.next_validators_hash,
-                    proposer_address=block.header.proposer_address,
-                )
-            )
-            stored = blocks.results(height)
-            assert stored is not None
-            assert res.SerializeToString() == stored.SerializeToString(), (
-                f"block {height}: replayed results differ from the stored ones"
-            )
-            app.commit(abci.RequestCommit())
-        return top, app.last_app_hash, stored_app.last_app_hash
-    finally:
-        dst.close()
-        src.close()
+from sultan.kernel.snapshots import SnapshotStore
+from sultan.ops import stress
+from sultan.testing import NodeProcess, init_home
 
 
 def test_kill_9_torture_with_replay_from_genesis(tmp_path):
@@ -153,7 +60,7 @@ def test_kill_9_torture_with_replay_from_genesis(tmp_path):
         stop = threading.Event()
         try:
             node.start()
-            sender = threading.Thread(target=_load, args=(node, stop, cycle), daemon=True)
+            sender = threading.Thread(target=counter_load, args=(node, stop, cycle), daemon=True)
             sender.start()
             time.sleep(rng.uniform(0.05, 0.8))  # a random moment, not a readiness wait
             node.kill(signal.SIGKILL)
@@ -169,13 +76,13 @@ def test_kill_9_torture_with_replay_from_genesis(tmp_path):
             sample = set(range(max(1, known - 20), known + 1))
             sample |= set(rng.sample(range(1, known + 1), min(known, 20)))
             for h in sorted(sample):
-                assert seen[h] == _blocks(check, h, h)[h], f"cycle {cycle}: block {h} changed"
-            value, at = _count(check)
+                assert seen[h] == blocks(check, h, h)[h], f"cycle {cycle}: block {h} changed"
+            value, at = counter_value(check)
             for h in range(counted_to + 1, at + 1):
-                committed += _committed_amount(check, h)
+                committed += committed_amount(check, h)
             counted_to = at
             assert value == committed, f"cycle {cycle}: state {value} != committed txs {committed}"
-            seen.update(_blocks(check, known + 1, at))
+            seen.update(blocks(check, known + 1, at))
             last = at
         # the check node is SIGKILLed too on leaving the `with`: one more crash per cycle
     top, replayed, stored = replay_from_genesis(home, tmp_path)
@@ -185,4 +92,129 @@ def test_kill_9_torture_with_replay_from_genesis(tmp_path):
     print(
         f"\ntorture: {cycles} cycles, {2 * cycles} SIGKILLs, {top} blocks replayed from genesis, "
         f"0 failures, {time.monotonic() - started:.0f}s"
+    )
+
+
+SNAPSHOT_CHAIN = "snapkill-1"
+START_TIMEOUT = 180  # the machine may be busy: a start is awaited, never assumed
+
+
+def _kill_during_snapshot(
+    node: NodeProcess, snapshots, rng: random.Random, timeout: float = 120
+) -> list[str]:
+    """SIGKILL `node` while a snapshot is in progress; the unfinished entries left, if any.
+
+    Waits until the snapshot directory shows a temporary `.tmp-*` entry (a snapshot being
+    written), lets a random 0-30 ms pass (to land at different points of the write), kills.
+    An empty list means the snapshot finished within those ms: the caller tries again.
+    """
+    deadline = time.monotonic() + timeout
+    while not any(n.startswith(".tmp-") for n in leftovers(snapshots)):
+        assert node.proc is not None and node.proc.poll() is None, node.log_text()[-3000:]
+        assert time.monotonic() < deadline, "no snapshot was started"
+        time.sleep(0.001)
+    time.sleep(rng.uniform(0, 0.03))
+    node.kill(signal.SIGKILL)
+    return leftovers(snapshots)
+
+
+def test_kill_9_while_snapshots_are_written(tmp_path):
+    cycles = int(os.environ.get("SULTAN_SNAPSHOT_KILL_CYCLES", "3"))
+    rng = random.Random(int(os.environ.get("SULTAN_TORTURE_SEED", "20261127")))
+    home = init_home(tmp_path / "home", ["auth", "bank"], chain_id=SNAPSHOT_CHAIN)
+    sender, receiver = stress.generate_accounts(2, seed="snapkill")
+    genesis = home / "config" / "genesis.json"
+    initial = 10**12
+    stress.fund_in_genesis(genesis, [sender.address, receiver.address], f"{initial}usultan")
+    # ~1.7 MB of state: each snapshot takes a measurable time to write (and fsync).
+    stress.fund_in_genesis(genesis, filler_addresses(10_000), "1000usultan")
+    enable_snapshots(home, interval=2, keep=2)
+    snapshots = home / "data" / "snapshots"
+    keys = store_keys(home)
+    store = SnapshotStore(snapshots)
+    verified: set[bytes] = set()
+    seen: dict[int, tuple[str, str]] = {}
+    last = counted_to = 0
+    sent = 0  # successful sends committed up to counted_to
+    kills = retries = 0
+    started = time.monotonic()
+    for cycle in range(cycles):
+        left: list[str] = []
+        for _attempt in range(10):
+            node = NodeProcess(home, timeout_commit="50ms")
+            stop = threading.Event()
+            load = threading.Thread(
+                target=send_load,
+                args=(node, sender, receiver.address, SNAPSHOT_CHAIN, stop),
+                daemon=True,
+            )
+            try:
+                node.start(timeout=START_TIMEOUT)
+                load.start()
+                # Some blocks under load first, then the next snapshot in progress.
+                node.wait_for_height(node.height() + rng.randint(3, 8), START_TIMEOUT)
+                left = _kill_during_snapshot(node, snapshots, rng)
+            finally:
+                stop.set()
+                node.kill(signal.SIGKILL)
+                if load.is_alive():
+                    load.join(timeout=30)
+            kills += 1
+            if left:
+                break
+            retries += 1  # the snapshot finished before the kill: try again
+        assert left, f"cycle {cycle}: no kill landed while a snapshot was written"
+        # Node down: every listed snapshot is whole and rebuilds to its app hash.
+        listed = store.list()
+        for info in listed:
+            if info.hash not in verified:
+                verify_snapshot(store, info, keys)
+                verified.add(info.hash)
+
+        check = NodeProcess(home, timeout_commit="50ms")
+        log_from = len(check.log_text())
+        try:
+            check.start(timeout=START_TIMEOUT)
+            # What the killed writer left is gone (the new node may be writing its own
+            # snapshot already: only the names left by the kill are checked), and the log
+            # says so.
+            assert not set(left) & set(leftovers(snapshots)), leftovers(snapshots)
+            new_log = check.log_text()[log_from:]
+            for name in left:
+                assert f"snapshots: removed {snapshots / name}" in new_log, new_log[-3000:]
+            height = check.height()
+            assert height >= last, f"cycle {cycle}: height went back {last} -> {height}"
+            known = max(seen, default=0)
+            for h, expected in sorted(seen.items()):
+                if h > known - 20 or rng.random() < 0.2:
+                    assert blocks(check, h, h)[h] == expected, f"cycle {cycle}: block {h} changed"
+            # No committed send lost or applied twice; balances conserved.
+            got, at = balance(check, receiver.address)
+            held, _ = balance(check, sender.address, at)
+            for h in range(counted_to + 1, at + 1):
+                sent += successful_txs(check, h)
+            counted_to = at
+            assert got == initial + sent, f"cycle {cycle}: receiver {got} != {initial} + {sent}"
+            assert held + got == 2 * initial, f"cycle {cycle}: balances not conserved"
+            seen.update(blocks(check, known + 1, at))
+            last = at
+            # The snapshots hold the state the chain committed at their heights.
+            for info in listed:
+                check.wait_for_height(info.height + 1, START_TIMEOUT)
+                header = check.rpc("block", height=str(info.height + 1))["block"]["header"]
+                assert header["app_hash"] == info.app_hash.hex().upper(), info.height
+        finally:
+            check.kill(signal.SIGKILL)  # one more crash per cycle, anywhere
+    for info in store.list():  # after the last crash too
+        if info.hash not in verified:
+            verify_snapshot(store, info, keys)
+            verified.add(info.hash)
+    top, replayed, stored = replay_from_genesis(home, tmp_path)
+    assert replayed == stored, f"replay from genesis gives {replayed.hex()} != {stored.hex()}"
+    assert top >= last and sent > 0 and verified
+    print(
+        f"\nsnapshot kills: {cycles} cycles, {kills - retries} SIGKILLs during a snapshot write "
+        f"(+{retries} that came just after one, retried) + {cycles} at random, "
+        f"{len(verified)} snapshots verified, {sent} sends, {top} blocks replayed from "
+        f"genesis, 0 failures, {time.monotonic() - started:.0f}s"
     )

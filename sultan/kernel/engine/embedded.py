@@ -10,6 +10,7 @@ indistinguishable in shape from one a CometBFT network would produce.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import threading
@@ -52,6 +53,26 @@ MAX_BLOCK_BYTES_OVERHEAD = 11000  # room CometBFT keeps for header, commit and e
 
 class EngineStateError(RuntimeError):
     """The stored chain and the application disagree; refuse to produce blocks."""
+
+
+class StorageError(RuntimeError):
+    """The disk is full or failed under a commit: the node must stop (nothing half-written)."""
+
+
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+# RocksDB (rocksdict) raises a bare Exception("IO error: No space left on device: ...").
+_DISK_FULL_TEXTS = ("No space left on device", "Disk quota exceeded")
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """'disk full: ...' / 'storage I/O error: ...' if `exc` is one, else None."""
+    text = str(exc)
+    full = isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS
+    if full or any(t in text for t in _DISK_FULL_TEXTS):
+        return f"disk full: {text}"
+    if isinstance(exc, OSError) or text.startswith("IO error"):
+        return f"storage I/O error: {text}"
+    return None
 
 
 @attrs.frozen
@@ -226,8 +247,22 @@ class EmbeddedEngine:
                     return
                 self.produce_block()
         except BaseException as exc:  # surfaced by `sultan run`, which then exits non-zero
-            log.exception("block production stopped: %s", exc)
-            self.error = exc
+            problem = storage_failure(exc)
+            if problem is None:
+                log.exception("block production stopped: %s", exc)
+                self.error = exc
+                return
+            # An operator problem, not a bug: one clear line, no traceback. The failed
+            # batch held the whole block, so the store is at the last committed block.
+            try:
+                last = str(self.blocks.height)
+            except Exception:
+                last = "unknown"
+            self.error = StorageError(
+                f"{problem} -- the last committed block is {last}; free space on (or repair) "
+                f"the disk holding {self.app.db.path} and restart: the node continues from there"
+            )
+            log.error("block production stopped: %s", self.error)
 
     def _wait_for_next_block(self) -> None:
         if self.height == 0 and self.app.last_height == 0:
