@@ -2,6 +2,8 @@
 # Install the system tools the test suite runs for real, if they are missing:
 #   promtool, prometheus   (Debian package `prometheus`): alert rules, scrape config, a real server
 #   systemd-analyze        (Debian package `systemd`):    verify deploy/systemd/sultan.service
+#   ip                     (Debian package `iproute2`):   network namespaces, bridge, veths
+#   nft                    (Debian package `nftables`):   partitions in tests/cometbft/test_partitions.py
 # As root it uses apt-get directly, otherwise sudo (non-interactive). Without either it
 # prints what to install and exits 0: the tests that need a missing tool then fail with a
 # message naming it. Set SULTAN_SKIP_TEST_DEPS=1 to skip this script entirely.
@@ -11,9 +13,10 @@ if [[ "${SULTAN_SKIP_TEST_DEPS:-}" == "1" ]]; then
   exit 0
 fi
 
-declare -A PACKAGE_OF=([promtool]=prometheus [prometheus]=prometheus [systemd-analyze]=systemd)
+declare -A PACKAGE_OF=([promtool]=prometheus [prometheus]=prometheus [systemd-analyze]=systemd
+  [ip]=iproute2 [nft]=nftables)
 missing=()
-for tool in promtool prometheus systemd-analyze; do
+for tool in promtool prometheus systemd-analyze ip nft; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     pkg="${PACKAGE_OF[$tool]}"
     [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")

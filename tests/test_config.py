@@ -343,12 +343,15 @@ def test_statesync_enabled_requires_servers_and_trust(tmp_path: Path) -> None:
     path = write_file(tmp_path, "config.toml", '[statesync]\nenable = true\nrpc_servers = "a:1"\n')
     with pytest.raises(ConfigError, match="at least two"):
         load_config_toml(path)
-    ok = write_file(
-        tmp_path,
-        "ok.toml",
+    complete = (
         '[statesync]\nenable = true\nrpc_servers = "a:1,b:2"\ntrust_height = 5\n'
-        f'trust_hash = "{"AB" * 32}"\n',
+        f'trust_hash = "{"AB" * 32}"\n'
     )
+    # CometBFT does the syncing: an embedded node cannot state-sync (no peers).
+    embedded = write_file(tmp_path, "embedded.toml", complete)
+    with pytest.raises(ConfigError, match='needs consensus_engine = "cometbft"'):
+        load_config_toml(embedded)
+    ok = write_file(tmp_path, "ok.toml", 'consensus_engine = "cometbft"\n' + complete)
     cfg, _ = load_config_toml(ok)
     assert cfg.statesync.enable
 

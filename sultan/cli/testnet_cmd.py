@@ -2,7 +2,9 @@
 
 sultan testnet init --validators 4 --output-dir ./net [--chain-id] [--starting-port]
                     [--modules auth,bank] [--account ADDR=COINS]... [--timeout-commit 1s]
+                    [--power 10 | --powers 10,20,30,40] [--genesis-set MODULE.KEY=VALUE]...
 sultan testnet start ./net      # Sultan apps, then CometBFT nodes; prints endpoints
+sultan testnet add-node ./net [--start] [--state-sync]   # a full node peering with all
 sultan testnet status ./net
 sultan testnet stop ./net       # SIGTERM (CometBFT first), SIGKILL after --timeout
 """
@@ -84,6 +86,20 @@ def testnet_group() -> None:
 )
 @click.option("--power", type=click.IntRange(1), default=10, show_default=True)
 @click.option(
+    "--powers",
+    default=None,
+    metavar="P0,P1,…",
+    help="One power per validator (overrides --power). With staking: self-bond = power·10^6.",
+)
+@click.option(
+    "--genesis-set",
+    "genesis_sets",
+    multiple=True,
+    metavar="MODULE.KEY=VALUE",
+    help="Set a genesis app_state value, e.g. staking.params.unbonding_time=60s "
+    "(VALUE is JSON, else a string; repeatable).",
+)
+@click.option(
     "--config-template",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     default=None,
@@ -110,6 +126,8 @@ def init_command(
     modules: str,
     accounts: tuple[str, ...],
     power: int,
+    powers: str | None,
+    genesis_sets: tuple[str, ...],
     config_template: Path | None,
     timeout_commit: str | None,
     timeout_propose: str | None,
@@ -121,7 +139,13 @@ def init_command(
     """Write a Sultan home and a CometBFT home per validator, with one shared genesis."""
     from sultan.kernel.config import NodeConfig
     from sultan.testing.cometbft import cometbft_binary
-    from sultan.testnet import Testnet, load_node_config_template, parse_accounts
+    from sultan.testnet import (
+        Testnet,
+        TestnetError,
+        load_node_config_template,
+        parse_accounts,
+        parse_app_state_sets,
+    )
 
     binary = cometbft_bin or cometbft_binary(allow_build=build_cometbft)
     base = load_node_config_template(config_template) if config_template else NodeConfig()
@@ -134,6 +158,12 @@ def init_command(
     except ValueError as exc:
         raise ConfigError(f"--timeout-*: {exc}") from None
     base = attrs.evolve(base, consensus=cons)
+    power_list = None
+    if powers is not None:
+        try:
+            power_list = [int(p) for p in powers.split(",")]
+        except ValueError:
+            raise TestnetError(f"--powers {powers!r}: expected integers like 10,20,30") from None
     net = Testnet.init(
         output_dir,
         validators=validators,
@@ -143,6 +173,8 @@ def init_command(
         modules=[m.strip() for m in modules.split(",") if m.strip()],
         accounts=parse_accounts(accounts),
         power=power,
+        powers=power_list,
+        app_state_overrides=parse_app_state_sets(genesis_sets),
         node_config=base,
         minimum_gas_prices=minimum_gas_prices,
         overwrite=overwrite,
@@ -152,6 +184,7 @@ def init_command(
         f"(CometBFT {binary})"
     )
     _print_endpoints(net)
+    _print_operators(net)
     click.echo(f"Start it with: sultan testnet start {net.root}")
 
 
@@ -161,6 +194,76 @@ def _print_endpoints(net: Any) -> None:
             f"  {node.name}: RPC {node.rpc_url}  REST {node.rest_url}  gRPC {node.grpc_address}  "
             f"ABCI {node.abci_address}  P2P {node.p2p_address}"
         )
+
+
+def _print_operators(net: Any) -> None:
+    """Where each validator's operator key is (proof-of-stake testnets only)."""
+    from sultan.testnet import KEY_SEED, OPERATOR_KEY
+
+    operators = [n for n in net.nodes if n.operator_address]
+    if not operators:
+        return
+    click.echo("Validator operators (UNENCRYPTED test keyrings: for local testnets only):")
+    for node in operators:
+        click.echo(
+            f"  {node.name}: {node.operator_address}  key {OPERATOR_KEY!r} in "
+            f"{node.sultan_home / 'keyring-test'}  mnemonic in {node.sultan_home / KEY_SEED}"
+        )
+    click.echo(
+        "  e.g. sultan tx staking delegate VALOPER 1000000usultan --from validator "
+        f"--keyring-backend test --home {operators[0].sultan_home} --node {operators[0].rpc_url}"
+    )
+
+
+@testnet_group.command("add-node")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--starting-port",
+    type=int,
+    default=None,
+    help="First of its 10 ports  [default: the block after the last node's]",
+)
+@click.option("--minimum-gas-prices", default=None, help='e.g. "0.025usultan" (app.toml).')
+@click.option(
+    "--state-sync",
+    is_flag=True,
+    help="Restore the newest snapshot the running nodes serve instead of replaying blocks.",
+)
+@click.option("--start", "start_now", is_flag=True, help="Start its processes at once.")
+@click.option("--timeout", type=float, default=120.0, show_default=True)
+@_testnet_errors
+def add_node_command(
+    directory: Path,
+    starting_port: int | None,
+    minimum_gas_prices: str | None,
+    state_sync: bool,
+    start_now: bool,
+    timeout: float,
+) -> None:
+    """Add a full node (not a validator) with the network's genesis, peering with every node.
+
+    It becomes a validator when a MsgCreateValidator bonds its consensus key: its Sultan
+    home holds the key its CometBFT signs with, so `sultan tx staking create-validator
+    --home NODE/sultan` (without --pubkey) bonds the right one."""
+    from sultan.testnet import Testnet
+
+    net = Testnet(directory)
+    node = net.add_node(
+        starting_port=starting_port,
+        state_sync=state_sync,
+        minimum_gas_prices=minimum_gas_prices,
+    )
+    click.echo(f"Added {node.name} to {net.chain_id} in {node.dir} (node id {node.node_id})")
+    click.echo(
+        f"  {node.name}: RPC {node.rpc_url}  REST {node.rest_url}  gRPC {node.grpc_address}  "
+        f"ABCI {node.abci_address}  P2P {node.p2p_address}"
+    )
+    click.echo(f"  consensus key: {node.sultan_home / 'config' / 'priv_validator_key.json'}")
+    if start_now:
+        net.start([node.index], timeout=timeout)
+        click.echo(f"  started; logs in {node.dir / 'logs'}")
+    else:
+        click.echo(f"Start it with: sultan testnet start {net.root} --node {node.index}")
 
 
 @testnet_group.command("start")

@@ -824,6 +824,9 @@ def validate_node_config(cfg: NodeConfig, where: str = CONFIG_TOML) -> None:
             problem = "'statesync.trust_hash' is required"
         elif ss.trust_period_ms <= 0:
             problem = "'statesync.trust_period' must be > 0"
+        elif cfg.consensus_engine != "cometbft":
+            # CometBFT does the syncing; the embedded engine has no peers to sync from.
+            problem = 'state sync needs consensus_engine = "cometbft" (a CometBFT node)'
         if problem:
             raise ConfigError(f"{where}: statesync is enabled but {problem}")
 

@@ -145,3 +145,74 @@ class Net:
             except RuntimeError:
                 time.sleep(0.2)
         raise TimeoutError(f"tx {tx_hash} not committed on node{i} in {timeout}s")
+
+    # -- used by the staking network test -------------------------------------------------
+
+    def validator_set(self, i: int, height: int) -> dict[str, int]:
+        """CometBFT's validator set at `height`: {address hex: voting power}."""
+        out: dict[str, int] = {}
+        page = 1
+        while True:
+            r = self.rpc(i, "validators", height=str(height), page=str(page), per_page="100")
+            out.update({v["address"]: int(v["voting_power"]) for v in r["validators"]})
+            if len(out) >= int(r["total"]):
+                return out
+            page += 1
+
+    def balance_at(self, i: int, address: str, height: int) -> int:
+        """`address`'s balance in the state after block `height` (ABCI query through RPC)."""
+        import base64
+
+        from sultan_bank.pb.cosmos.bank.v1beta1 import query_pb2
+
+        data = query_pb2.QueryBalanceRequest(address=address, denom=DENOM).SerializeToString()
+        answer = self.rpc(
+            i,
+            "abci_query",
+            path="/cosmos.bank.v1beta1.Query/Balance",
+            data=data.hex(),
+            height=str(height),
+        )["response"]
+        assert answer["code"] == 0 and int(answer["height"]) == height, answer
+        value = query_pb2.QueryBalanceResponse.FromString(base64.b64decode(answer["value"] or ""))
+        return int(value.balance.amount or "0")
+
+    def wait_caught_up(self, i: int, timeout: float = WAIT) -> int:
+        """Until node i no longer catches up and has node 0's height; its height."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                target = self.height(0)  # first: node i must reach what node 0 had then
+                sync = self.rpc(i, "status")["sync_info"]
+                if not sync["catching_up"] and int(sync["latest_block_height"]) >= target:
+                    return int(sync["latest_block_height"])
+            except (OSError, RuntimeError, ValueError, KeyError):
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(
+            f"node{i} did not catch up in {timeout}s\n{self.nodes[i].log_text('cometbft', 3000)}"
+        )
+
+    def block_time_ns(self, i: int, height: int) -> int:
+        from sultan.kernel.timeutil import parse_rfc3339_nano
+
+        header = self.rpc(i, "block", height=str(height))["block"]["header"]
+        return parse_rfc3339_nano(header["time"])
+
+
+def events(tx_result: dict[str, Any], kind: str) -> list[dict[str, str]]:
+    """The attributes of each `kind` event of a committed tx (RPC `tx` result)."""
+    return [
+        {a["key"]: a["value"] for a in e.get("attributes") or []}
+        for e in tx_result["tx_result"].get("events") or []
+        if e["type"] == kind
+    ]
+
+
+def amount_of(coins_text: str, denom: str = DENOM) -> int:
+    """The `denom` amount in an event's coins string ("", "0usultan", "12usultan,3x")."""
+    total = 0
+    for part in filter(None, coins_text.split(",")):
+        if part.endswith(denom) and part[: -len(denom)].isdigit():
+            total += int(part[: -len(denom)])
+    return total
