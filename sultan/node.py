@@ -17,7 +17,9 @@ from sultan.kernel import metrics as kernel_metrics
 from sultan.kernel.abci.app import Application
 from sultan.kernel.config import Config, apply_overrides, load_config
 from sultan.kernel.crypto.keys import Ed25519PrivKey, load_node_key, load_priv_validator_key
-from sultan.kernel.engine.embedded import EmbeddedEngine, StorageError, storage_failure
+from sultan.kernel.engine.base import StorageError, storage_failure
+from sultan.kernel.engine.embedded import EmbeddedEngine
+from sultan.kernel.engine.follower import FollowerEngine, FollowerMempool
 from sultan.kernel.genesis import GenesisDoc, load_genesis
 from sultan.kernel.home import Home
 from sultan.kernel.mempool import Mempool
@@ -83,6 +85,10 @@ class Node:
         self.genesis: GenesisDoc = load_genesis(home.genesis_json)
         self.priv_key: Ed25519PrivKey = load_priv_validator_key(home.priv_validator_key)
         self.node_key: Ed25519PrivKey = load_node_key(home.node_key)
+        db_path = home.data_dir / DB_DIRNAME
+        # A follower state-syncs a fresh home before the database exists: a failed sync
+        # (wrong trust hash, lying or dead servers) then leaves data/ as it was.
+        sync_ops = self._state_sync() if self.follower and not db_path.exists() else None
         try:
             self.db = Database(str(home.data_dir / DB_DIRNAME))
         except Exception as exc:  # RocksDB replays its log on open: a full disk shows here
@@ -129,6 +135,10 @@ class Node:
                 self.app.halt_height = self.config.app.halt_height
                 self.kernel_metrics = kernel_metrics.instrument(self)
                 return self
+            if self.follower:
+                self._open_follower(sync_ops)
+                self.kernel_metrics = kernel_metrics.instrument(self)
+                return self
             mp = self.config.node.mempool
             self.mempool = Mempool(
                 self.app.check_tx,
@@ -139,7 +149,7 @@ class Node:
                 recheck=mp.recheck,
             )
             cons = self.config.node.consensus
-            self.engine = EmbeddedEngine(
+            self.engine: EmbeddedEngine | FollowerEngine = EmbeddedEngine(
                 self.app,
                 self.genesis,
                 self.priv_key,
@@ -155,6 +165,52 @@ class Node:
             self.close()
             raise
         return self
+
+    @property
+    def follower(self) -> bool:
+        """Embedded engine with `[statesync] enable`: follows other nodes, makes no blocks."""
+        return self.consensus_engine == "embedded" and bool(self.config.node.statesync.enable)
+
+    def _state_sync(self) -> list[Any]:
+        from sultan.kernel.abci.app import KERNEL_STORE
+        from sultan.statesync import bootstrap_ops, server_urls
+
+        ss = self.config.node.statesync
+        return bootstrap_ops(
+            server_urls(ss.rpc_servers),
+            ss.trust_height,
+            ss.trust_hash,
+            self.genesis.chain_id,
+            sorted([*self.modules.store_keys, KERNEL_STORE]),
+        )
+
+    def _open_follower(self, sync_ops: list[Any] | None) -> None:
+        from sultan.statesync import FOLLOW_TIMEOUT_S, RPCSource, server_urls
+
+        assert self.db is not None
+        ss = self.config.node.statesync
+        if self.app.last_height == 0:
+            if sync_ops is None:  # the database existed but holds nothing yet
+                sync_ops = self._state_sync()
+            self.db.write(sync_ops)  # state, block and meta in one batch
+            self.app.reload_committed()
+            log.info(
+                "state sync: restored height %d app_hash %s",
+                self.app.last_height,
+                self.app.last_app_hash.hex().upper(),
+            )
+        urls = server_urls(ss.rpc_servers)
+        self.mempool = FollowerMempool(", ".join(urls))
+        self.engine = FollowerEngine(
+            self.app,
+            self.genesis,
+            self.priv_key,
+            self.mempool,
+            RPCSource(urls, timeout=FOLLOW_TIMEOUT_S),
+            poll_ms=max(100, self.config.node.consensus.timeout_commit_ms // 2),
+            halt_height=self.config.app.halt_height,
+        )
+        self.engine.bootstrap()
 
     @property
     def chain_id(self) -> str:

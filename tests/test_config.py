@@ -347,10 +347,10 @@ def test_statesync_enabled_requires_servers_and_trust(tmp_path: Path) -> None:
         '[statesync]\nenable = true\nrpc_servers = "a:1,b:2"\ntrust_height = 5\n'
         f'trust_hash = "{"AB" * 32}"\n'
     )
-    # CometBFT does the syncing: an embedded node cannot state-sync (no peers).
+    # Under CometBFT, CometBFT syncs; an embedded node becomes a follower (sultan.statesync).
     embedded = write_file(tmp_path, "embedded.toml", complete)
-    with pytest.raises(ConfigError, match='needs consensus_engine = "cometbft"'):
-        load_config_toml(embedded)
+    cfg, _ = load_config_toml(embedded)
+    assert cfg.statesync.enable and cfg.consensus_engine == "embedded"
     ok = write_file(tmp_path, "ok.toml", 'consensus_engine = "cometbft"\n' + complete)
     cfg, _ = load_config_toml(ok)
     assert cfg.statesync.enable
@@ -412,6 +412,10 @@ def test_every_documented_override_applies() -> None:
         "consensus_engine": "cometbft",
         "cometbft_rpc": "http://127.0.0.1:36657",
         "moniker": "flagged",
+        "statesync.enable": "true",
+        "statesync.rpc_servers": "http://a:26657,http://b:26657",
+        "statesync.trust_height": "7",
+        "statesync.trust_hash": "CD" * 32,
     }
     assert set(flags) == set(OVERRIDES)
     base = Config()
@@ -426,6 +430,9 @@ def test_every_documented_override_applies() -> None:
     assert n.p2p.laddr == "tcp://0.0.0.0:26666" and n.proxy_listen == ("127.0.0.1", 26668)
     assert n.moniker == "flagged"
     assert n.consensus_engine == "cometbft" and n.cometbft_rpc_url == "http://127.0.0.1:36657"
+    ss = n.statesync
+    assert ss.enable and ss.rpc_servers == "http://a:26657,http://b:26657"
+    assert ss.trust_height == 7 and ss.trust_hash == "CD" * 32
 
 
 def test_consensus_engine_keys() -> None:

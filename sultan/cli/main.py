@@ -16,7 +16,7 @@ from sultan.client.errors import ClientError
 from sultan.kernel.abci.app import GenesisStateError
 from sultan.kernel.config import ConfigError
 from sultan.kernel.crypto.keys import KeyFileError
-from sultan.kernel.engine.embedded import EngineStateError
+from sultan.kernel.engine.base import EngineStateError
 from sultan.kernel.genesis import GenesisError
 from sultan.kernel.modules import ModuleWiringError
 from sultan.kernel.store.db import DatabaseLockedError

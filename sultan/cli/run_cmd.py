@@ -44,8 +44,12 @@ OPERATOR_FLAGS = {
     "--proxy_app": "proxy_app",
     "--consensus_engine": "consensus_engine",
     "--cometbft_rpc": "cometbft_rpc",
+    "--statesync.enable": "statesync.enable",
+    "--statesync.rpc_servers": "statesync.rpc_servers",
+    "--statesync.trust_height": "statesync.trust_height",
+    "--statesync.trust_hash": "statesync.trust_hash",
 }
-BOOL_FLAGS = {"--api.enable", "--api.swagger", "--grpc.enable"}
+BOOL_FLAGS = {"--api.enable", "--api.swagger", "--grpc.enable", "--statesync.enable"}
 
 
 def _operator_options(func: Any) -> Any:
@@ -467,7 +471,12 @@ def _describe(exc: BaseException) -> str:
 def _print_banner(node: Any, servers: Any) -> None:
     lines = [
         f"sultan node {node.moniker!r} on chain {node.chain_id} (node id {node.node_id})",
-        f"  height {node.engine.height}, validator {node.priv_key.address_hex}",
+        (
+            f"  height {node.engine.height}, following {', '.join(node.engine.source.urls)} "
+            "(state sync; makes no blocks)"
+            if getattr(node, "follower", False)
+            else f"  height {node.engine.height}, validator {node.priv_key.address_hex}"
+        ),
         f"  modules: {', '.join(node.modules.names) or '(none)'}",
         f"  RPC   http://{servers.rpc_host}:{servers.rpc_port}",
     ]

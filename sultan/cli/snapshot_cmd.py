@@ -24,7 +24,7 @@ import click
 
 from sultan.cli.init_cmd import home_option, resolve_home
 from sultan.kernel.abci.app import KERNEL_STORE
-from sultan.kernel.engine.embedded import storage_failure
+from sultan.kernel.engine.base import storage_failure
 from sultan.kernel.home import Home
 from sultan.kernel.modules import load_modules, read_plugins_toml
 from sultan.kernel.snapshots import (

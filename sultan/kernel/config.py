@@ -824,9 +824,8 @@ def validate_node_config(cfg: NodeConfig, where: str = CONFIG_TOML) -> None:
             problem = "'statesync.trust_hash' is required"
         elif ss.trust_period_ms <= 0:
             problem = "'statesync.trust_period' must be > 0"
-        elif cfg.consensus_engine != "cometbft":
-            # CometBFT does the syncing; the embedded engine has no peers to sync from.
-            problem = 'state sync needs consensus_engine = "cometbft" (a CometBFT node)'
+        # Under CometBFT, CometBFT syncs; under the embedded engine the node becomes a
+        # follower that syncs and then follows from these servers (sultan.statesync).
         if problem:
             raise ConfigError(f"{where}: statesync is enabled but {problem}")
 
@@ -871,6 +870,10 @@ OVERRIDES: dict[str, tuple[str, str | None, str]] = {
     "consensus_engine": ("node", None, "consensus_engine"),
     "cometbft_rpc": ("node", None, "cometbft_rpc"),
     "moniker": ("node", None, "moniker"),
+    "statesync.enable": ("node", "statesync", "enable"),
+    "statesync.rpc_servers": ("node", "statesync", "rpc_servers"),
+    "statesync.trust_height": ("node", "statesync", "trust_height"),
+    "statesync.trust_hash": ("node", "statesync", "trust_hash"),
 }
 
 

@@ -13,7 +13,8 @@ from google.protobuf import any_pb2
 
 from sultan.kernel.abci.app import Application
 from sultan.kernel.crypto.keys import Ed25519PrivKey
-from sultan.kernel.engine.embedded import CommittedBlock, EmbeddedEngine
+from sultan.kernel.engine.base import CommittedBlock
+from sultan.kernel.engine.embedded import EmbeddedEngine
 from sultan.kernel.genesis import GenesisDoc, GenesisValidator
 from sultan.kernel.mempool import Mempool
 from sultan.kernel.modules import load_modules

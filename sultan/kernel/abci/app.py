@@ -11,6 +11,7 @@ Queries read a committed version, never the block in flight.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -62,6 +63,10 @@ KERNEL_STORE = "kernel"
 META_CHAIN_ID = b"chain_id"
 META_CONSENSUS_PARAMS = b"consensus_params"
 META_INITIAL_HEIGHT = b"initial_height"
+# ABCI query paths that serve this node's snapshots (state sync of an embedded follower
+# reads them through RPC `abci_query`, from an embedded node or one under CometBFT).
+SNAPSHOTS_QUERY = "/sultan/snapshots"
+SNAPSHOT_CHUNK_QUERY = "/sultan/snapshot_chunk"
 APP_VERSION = 1
 BLOCK_ID_FLAG_ABSENT = 1  # tendermint.types.BlockIDFlag
 
@@ -590,6 +595,8 @@ class Application:
                 )
             if path.startswith("/store/"):
                 return self._store_query(req)
+            if path in (SNAPSHOTS_QUERY, SNAPSHOT_CHUNK_QUERY):
+                return self._snapshot_query(req)
             value, height = self.run_query(path, req.data, req.height)
             return abci.ResponseQuery(code=0, value=value, height=height)
         except QueryError as exc:
@@ -643,6 +650,42 @@ class Application:
         )
 
     # -- ABCI: state-sync snapshots (kernel/snapshots.py); vote extensions (unused) ------
+
+    def _snapshot_query(self, req: Any) -> Any:
+        """`/sultan/snapshots`: JSON list; `/sultan/snapshot_chunk`: data = be64 height |
+        be32 index, the chunk bytes as value. Unknown snapshot or chunk: NotFound."""
+        store = self.snapshots.store if self.snapshots is not None else None
+        if req.path == SNAPSHOTS_QUERY:
+            listed = [
+                {
+                    "height": s.height,
+                    "format": s.format,
+                    "chunks": s.chunks,
+                    "hash": s.hash.hex().upper(),
+                    "metadata": base64.b64encode(s.metadata()).decode(),
+                }
+                for s in (store.list() if store is not None else [])
+            ]
+            value = json.dumps(listed, sort_keys=True).encode()
+            return abci.ResponseQuery(code=0, value=value, height=self.committed.height)
+        data = bytes(req.data)
+        if len(data) != 12:
+            raise QueryError(
+                "InvalidArgument", "snapshot chunk query wants data = 8-byte height + 4-byte index"
+            )
+        height, index = int.from_bytes(data[:8], "big"), int.from_bytes(data[8:], "big")
+        try:
+            if store is None:
+                raise SnapshotError(f"no snapshot at height {height}")
+            info = store.get(height)
+        except SnapshotError as exc:
+            raise QueryError("NotFound", str(exc)) from None
+        if index >= info.chunks:
+            raise QueryError(
+                "NotFound", f"snapshot at height {height} has {info.chunks} chunks, not {index + 1}"
+            )
+        chunk = store.chunk(height, index)
+        return abci.ResponseQuery(code=0, key=data, value=chunk, height=self.committed.height)
 
     def list_snapshots(self, req: Any) -> Any:
         if self.snapshots is None:
@@ -711,7 +754,7 @@ class Application:
             log.warning("snapshot at height %d rejected: %s", session.info.height, exc)
             return Result(result=Result.REJECT_SNAPSHOT)
         self.db.write(ops)
-        self._reload_committed()
+        self.reload_committed()
         log.info(
             "state restored from snapshot: height=%d app_hash=%s",
             self.committed.height,
@@ -719,7 +762,7 @@ class Application:
         )
         return Result(result=Result.ACCEPT)
 
-    def _reload_committed(self) -> None:
+    def reload_committed(self) -> None:
         """Re-read committed state and chain meta from the DB (after a snapshot restore)."""
         self.committed = CommittedState(self.db, list(self.committed.store_keys))
         self.chain_id = (self.db.get("meta", META_CHAIN_ID) or b"").decode()

@@ -10,7 +10,6 @@ indistinguishable in shape from one a CometBFT network would produce.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import logging
 import threading
@@ -18,13 +17,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 from google.protobuf import timestamp_pb2
 
 from sultan.kernel.abci.app import APP_VERSION, Application
 from sultan.kernel.crypto import merkle
 from sultan.kernel.crypto.keys import Ed25519PrivKey, pubkey_address
 from sultan.kernel.engine import hashing
+from sultan.kernel.engine.base import (
+    BlockEngine,
+    CommittedBlock,
+    EngineStateError,
+)
 from sultan.kernel.engine.blockstore import BlockStore
 from sultan.kernel.engine.indexer import Indexer
 from sultan.kernel.genesis import GenesisDoc
@@ -49,38 +52,6 @@ PRECOMMIT = types_pb2.SIGNED_MSG_TYPE_PRECOMMIT
 BLOCK_ID_FLAG_COMMIT = validator_pb2.BLOCK_ID_FLAG_COMMIT
 BLOCK_ID_FLAG_ABSENT = validator_pb2.BLOCK_ID_FLAG_ABSENT
 MAX_BLOCK_BYTES_OVERHEAD = 11000  # room CometBFT keeps for header, commit and evidence
-
-
-class EngineStateError(RuntimeError):
-    """The stored chain and the application disagree; refuse to produce blocks."""
-
-
-class StorageError(RuntimeError):
-    """The disk is full or failed under a commit: the node must stop (nothing half-written)."""
-
-
-_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
-# RocksDB (rocksdict) raises a bare Exception("IO error: No space left on device: ...").
-_DISK_FULL_TEXTS = ("No space left on device", "Disk quota exceeded")
-
-
-def storage_failure(exc: BaseException) -> str | None:
-    """'disk full: ...' / 'storage I/O error: ...' if `exc` is one, else None."""
-    text = str(exc)
-    full = isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS
-    if full or any(t in text for t in _DISK_FULL_TEXTS):
-        return f"disk full: {text}"
-    if isinstance(exc, OSError) or text.startswith("IO error"):
-        return f"storage I/O error: {text}"
-    return None
-
-
-@attrs.frozen
-class CommittedBlock:
-    height: int
-    block: Any
-    block_id: Any
-    results: Any
 
 
 def _timestamp(ns: int) -> Any:
@@ -126,7 +97,9 @@ def consensus_params_proto(genesis: GenesisDoc) -> Any:
     return params
 
 
-class EmbeddedEngine:
+class EmbeddedEngine(BlockEngine):
+    """Makes, executes and commits the blocks of a single-validator chain."""
+
     def __init__(
         self,
         app: Application,
@@ -140,37 +113,16 @@ class EmbeddedEngine:
         clock_ns: Callable[[], int] = time.time_ns,
         halt_height: int = 0,
     ) -> None:
-        self.app = app
-        self.genesis = genesis
-        self.priv_key = priv_key
-        self.mempool = mempool
-        self.blocks = BlockStore(app.db)
-        self.indexer = Indexer(app.db)
+        super().__init__(app, genesis, priv_key, mempool, halt_height=halt_height, log=log)
         self.timeout_commit_ms = timeout_commit_ms
         self.create_empty_blocks = create_empty_blocks
         self.create_empty_blocks_interval_ms = create_empty_blocks_interval_ms
         self.clock_ns = clock_ns
-        self.halt_height = halt_height
-        self.halted = False
         self.consensus_params = consensus_params_proto(genesis)
-        self._listeners: list[Callable[[CommittedBlock], None]] = []
-        self._stop = threading.Event()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.last_block_time_ns = 0
-        self.last_commit_ns = 0
-        self.error: BaseException | None = None
-        self.block_durations: list[float] = []
         mempool.on_new_tx(self._wake.set)
 
     # -- lifecycle ------------------------------------------------------------------------
-
-    def on_commit(self, callback: Callable[[CommittedBlock], None]) -> None:
-        self._listeners.append(callback)
-
-    @property
-    def height(self) -> int:
-        return self.blocks.height
 
     def bootstrap(self) -> None:
         """InitChain on a fresh home, or check that the stored chain and state agree."""
@@ -220,49 +172,14 @@ class EmbeddedEngine:
         self._genesis_app_hash = response.app_hash
         self.last_block_time_ns = 0
 
-    def start(self) -> None:
-        self.bootstrap()
-        self._thread = threading.Thread(target=self._run, name="sultan-engine", daemon=True)
-        self._thread.start()
-
     def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._wake.set()  # out of the wait for the next block
+        super().stop(timeout)
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                if self.halt_height and self.height >= self.halt_height:
-                    log.info("halt-height %d reached: no more blocks", self.halt_height)
-                    self.halted = True
-                    return
-                self._wait_for_next_block()
-                if self._stop.is_set():
-                    return
-                self.produce_block()
-        except BaseException as exc:  # surfaced by `sultan run`, which then exits non-zero
-            problem = storage_failure(exc)
-            if problem is None:
-                log.exception("block production stopped: %s", exc)
-                self.error = exc
-                return
-            # An operator problem, not a bug: one clear line, no traceback. The failed
-            # batch held the whole block, so the store is at the last committed block.
-            try:
-                last = str(self.blocks.height)
-            except Exception:
-                last = "unknown"
-            self.error = StorageError(
-                f"{problem} -- the last committed block is {last}; free space on (or repair) "
-                f"the disk holding {self.app.db.path} and restart: the node continues from there"
-            )
-            log.error("block production stopped: %s", self.error)
+    def next_block(self) -> None:
+        self._wait_for_next_block()
+        if not self._stop.is_set():
+            self.produce_block()
 
     def _wait_for_next_block(self) -> None:
         if self.height == 0 and self.app.last_height == 0:
@@ -382,32 +299,9 @@ class EmbeddedEngine:
             hash=hashing.header_hash(header), part_set_header=hashing.part_set_header(block_bytes)
         )
 
-        verdict = self.app.process_proposal(
-            abci.RequestProcessProposal(
-                txs=txs,
-                hash=block_id.hash,
-                height=height,
-                time=header.time,
-                next_validators_hash=header.next_validators_hash,
-                proposer_address=me,
-            )
-        )
-        if verdict.status != abci.ResponseProcessProposal.ACCEPT:
+        results = execute_block(self.app, block, block_id, votes)
+        if results is None:
             raise EngineStateError(f"the application rejected its own proposal at height {height}")
-
-        results = self.app.finalize_block(
-            abci.RequestFinalizeBlock(
-                txs=txs,
-                decided_last_commit=abci.CommitInfo(round=0, votes=votes),
-                hash=block_id.hash,
-                height=height,
-                time=header.time,
-                next_validators_hash=header.next_validators_hash,
-                proposer_address=me,
-            )
-        )
-        if len(results.tx_results) != len(txs):
-            raise EngineStateError("FinalizeBlock returned a result count different from the txs")
 
         vote_ns = max(self.clock_ns(), block_time_ns + 1_000_000)
         vote_ts = _timestamp(vote_ns)
@@ -428,7 +322,9 @@ class EmbeddedEngine:
                 for v in validators.validators
             ],
         )
-        following = self._apply_updates(next_validators, list(results.validator_updates))
+        following = apply_validator_updates(
+            next_validators, list(results.validator_updates), self.priv_key.address
+        )
         tx_hashes = [hashlib.sha256(tx).digest() for tx in txs]
         extra = BlockStore.save_ops(
             block, block_bytes, block_id, seen_commit, results, validators, next_validators
@@ -443,30 +339,56 @@ class EmbeddedEngine:
             self.last_block_time_ns = block_time_ns
             self.last_commit_ns = vote_ns
             self.mempool.update(txs, list(results.tx_results))
-        committed = CommittedBlock(height, block, block_id, results)
-        self.block_durations.append(time.perf_counter() - started)
-        del self.block_durations[:-100]
-        for callback in self._listeners:
-            try:
-                callback(committed)
-            except Exception:  # a broken listener must not stop the chain
-                log.exception("commit listener failed")
-        return committed
+        return self._committed(CommittedBlock(height, block, block_id, results), started)
 
-    def _apply_updates(self, current: Any, updates: list[Any]) -> Any:
-        """Validator updates from height H take effect at H+2, as in CometBFT."""
-        if not updates:
-            return current
-        by_address = {v.address: v for v in current.validators}
-        for update in updates:
-            pub = update.pub_key.ed25519
-            if len(pub) != 32:
-                raise EngineStateError("validator update with a non-ed25519 key")
-            address = pubkey_address(pub)
-            if update.power == 0:
-                by_address.pop(address, None)
-            else:
-                by_address[address] = _validator(pub, update.power)
-        if not by_address:
-            raise EngineStateError("validator updates would leave an empty validator set")
-        return _sorted_set(list(by_address.values()), self.priv_key.address)
+
+def execute_block(app: Any, block: Any, block_id: Any, votes: list[Any]) -> Any:
+    """ProcessProposal then FinalizeBlock of `block`, as CometBFT sends them (the producer
+    and the follower build the same requests, so their state machines see the same block).
+    None if the application rejects the proposal."""
+    header, txs = block.header, list(block.data.txs)
+    verdict = app.process_proposal(
+        abci.RequestProcessProposal(
+            txs=txs,
+            hash=block_id.hash,
+            height=header.height,
+            time=header.time,
+            next_validators_hash=header.next_validators_hash,
+            proposer_address=header.proposer_address,
+        )
+    )
+    if verdict.status != abci.ResponseProcessProposal.ACCEPT:
+        return None
+    results = app.finalize_block(
+        abci.RequestFinalizeBlock(
+            txs=txs,
+            decided_last_commit=abci.CommitInfo(round=block.last_commit.round, votes=votes),
+            hash=block_id.hash,
+            height=header.height,
+            time=header.time,
+            next_validators_hash=header.next_validators_hash,
+            proposer_address=header.proposer_address,
+        )
+    )
+    if len(results.tx_results) != len(txs):
+        raise EngineStateError("FinalizeBlock returned a result count different from the txs")
+    return results
+
+
+def apply_validator_updates(current: Any, updates: list[Any], proposer: bytes) -> Any:
+    """The set after `updates` (from EndBlock at H: it signs from H+2, as in CometBFT)."""
+    if not updates:
+        return current
+    by_address = {v.address: v for v in current.validators}
+    for update in updates:
+        pub = update.pub_key.ed25519
+        if len(pub) != 32:
+            raise EngineStateError("validator update with a non-ed25519 key")
+        address = pubkey_address(pub)
+        if update.power == 0:
+            by_address.pop(address, None)
+        else:
+            by_address[address] = _validator(pub, update.power)
+    if not by_address:
+        raise EngineStateError("validator updates would leave an empty validator set")
+    return _sorted_set(list(by_address.values()), proposer)
