@@ -10,6 +10,10 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import attrs
+
+from sultan.kernel.config import NodeConfig
+from sultan.kernel.timeutil import parse_duration_ms
 from sultan.testing.wallet import Wallet
 from sultan.testnet import Testnet
 
@@ -20,6 +24,27 @@ VALIDATORS = 4
 ALICE = Wallet.from_seed("cometbft-alice")
 CAROL = Wallet.from_seed("cometbft-carol")  # the golden-shape tests' sender
 WAIT = 120.0  # generous: two cores shared with other test runs
+
+
+def msg_send(sender: Wallet, to: str, amount: int) -> Any:
+    from sultan_bank.pb.cosmos.bank.v1beta1 import tx_pb2
+
+    return tx_pb2.MsgSend(
+        from_address=sender.address, to_address=to, amount=[{"denom": DENOM, "amount": str(amount)}]
+    )
+
+
+def fast_node_config() -> NodeConfig:
+    """Test networks' consensus timing: 300 ms between blocks, 2 s to propose."""
+    base = NodeConfig()
+    return attrs.evolve(
+        base,
+        consensus=attrs.evolve(
+            base.consensus,
+            timeout_commit_ms=parse_duration_ms("300ms"),
+            timeout_propose_ms=parse_duration_ms("2s"),
+        ),
+    )
 
 
 def free_port_block(count: int) -> int:
@@ -132,6 +157,35 @@ class Net:
         assert status == 200, body
         acc = body["account"]
         return int(acc["account_number"]), int(acc.get("sequence", "0"))
+
+    def submit(
+        self,
+        via: int,
+        wallet: Wallet,
+        msgs: list[Any],
+        *,
+        fee: int = 2000,
+        gas: int = 200_000,
+    ) -> dict[str, Any]:
+        """Sign `msgs` (account number and sequence read from node `via`), broadcast them
+        to its CometBFT, wait until committed; the RPC `tx` result (checked: code 0)."""
+        import base64
+        import hashlib
+
+        account_number, sequence = self.account(via, wallet.address)
+        tx = wallet.sign_tx(
+            msgs,
+            sequence=sequence,
+            account_number=account_number,
+            chain_id=self.chain_id,
+            fee=f"{fee}{DENOM}",
+            gas=gas,
+        )
+        res = self.rpc(via, "broadcast_tx_sync", tx=base64.b64encode(tx).decode())
+        assert res["code"] == 0, res
+        committed = self.wait_tx(via, hashlib.sha256(tx).hexdigest().upper())
+        assert committed["tx_result"]["code"] == 0, committed
+        return committed
 
     def wait_tx(self, i: int, tx_hash: str, timeout: float = WAIT) -> dict[str, Any]:
         import base64

@@ -12,13 +12,21 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import attrs
 import pytest
-from cmt_env import ALICE, CAROL, CHAIN_ID, DENOM, FUNDS, VALIDATORS, WAIT, Net, free_port_block
+from cmt_env import (
+    ALICE,
+    CAROL,
+    CHAIN_ID,
+    DENOM,
+    FUNDS,
+    VALIDATORS,
+    WAIT,
+    Net,
+    fast_node_config,
+    free_port_block,
+)
 
 from sultan.kernel.coins import Coins
-from sultan.kernel.config import NodeConfig
-from sultan.kernel.timeutil import parse_duration_ms
 from sultan.testing.cometbft import CometBFTUnavailableError, cometbft_binary
 from sultan.testnet import PORTS_PER_NODE, Testnet
 
@@ -39,15 +47,7 @@ def cometbft_bin() -> Path:
 
 @pytest.fixture(scope="session")
 def network(cometbft_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
-    base = NodeConfig()
-    base = attrs.evolve(
-        base,
-        consensus=attrs.evolve(
-            base.consensus,
-            timeout_commit_ms=parse_duration_ms("300ms"),
-            timeout_propose_ms=parse_duration_ms("2s"),
-        ),
-    )
+    base = fast_node_config()
     root = tmp_path_factory.mktemp("testnet")
     testnet = Testnet.init(
         root,

@@ -48,16 +48,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
-from cmt_env import CHAIN_ID, DENOM, FUNDS, VALIDATORS, WAIT, Net, free_port_block
-from sultan_bank.pb.cosmos.bank.v1beta1 import query_pb2 as bank_query
+from cmt_env import CHAIN_ID, DENOM, FUNDS, VALIDATORS, WAIT, Net, fast_node_config, free_port_block
 from sultan_bank.pb.cosmos.bank.v1beta1 import tx_pb2 as bank_tx
 from test_network import abci_info_direct
 
 from sultan.kernel.coins import Coins
-from sultan.kernel.config import NodeConfig
-from sultan.kernel.timeutil import parse_duration_ms
 from sultan.testing.wallet import Wallet
 from sultan.testnet import PORTS_PER_NODE, Testnet
 
@@ -240,21 +236,6 @@ def next_app_hash(net: Net, ref: int, height: int) -> str:
     return str(net.rpc(ref, "block", height=str(height + 1))["block"]["header"]["app_hash"])
 
 
-def balance_at(net: Net, i: int, address: str, height: int) -> int:
-    """A balance at `height`, through node i's CometBFT (abci_query) and its application."""
-    data = bank_query.QueryBalanceRequest(address=address, denom=DENOM).SerializeToString()
-    answer = net.rpc(
-        i,
-        "abci_query",
-        path="/cosmos.bank.v1beta1.Query/Balance",
-        data=data.hex(),
-        height=str(height),
-    )["response"]
-    assert answer["code"] == 0 and int(answer["height"]) == height, (i, answer)
-    value = base64.b64decode(answer.get("value") or "")
-    return int(bank_query.QueryBalanceResponse.FromString(value).balance.amount or 0)
-
-
 def app_info_at_least(net: Net, i: int, height: int) -> Any:
     """Node i's app's ABCI Info once it has committed `height` (its CometBFT saves a block
     before the app executes it, so the app may still be finishing the latest one)."""
@@ -310,7 +291,7 @@ def verify_network(
         expected[SENDERS[r.sender].address] -= r.amount + FEE
         expected[RECIPIENTS[r.recipient].address] += r.amount
     for i in range(len(net.nodes)):
-        got = {address: balance_at(net, i, address, top) for address in expected}
+        got = {address: net.balance_at(i, address, top) for address in expected}
         assert got == expected, (i, top, got, expected)
 
     # No committed tx lost: each tx whose commit a sender saw (up to `top`) is found by hash,
@@ -444,15 +425,7 @@ def wait_app_and_cometbft_exit(net: Net, victim: int) -> bool:
 
 @pytest.fixture(scope="module")
 def knet(cometbft_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
-    base = NodeConfig()
-    base = attrs.evolve(
-        base,
-        consensus=attrs.evolve(
-            base.consensus,
-            timeout_commit_ms=parse_duration_ms("300ms"),
-            timeout_propose_ms=parse_duration_ms("2s"),
-        ),
-    )
+    base = fast_node_config()
     testnet = Testnet.init(
         tmp_path_factory.mktemp("kills-testnet"),
         validators=VALIDATORS,

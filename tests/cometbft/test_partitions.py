@@ -23,11 +23,9 @@ from pathlib import Path
 
 import attrs
 import pytest
-from cmt_env import CHAIN_ID, VALIDATORS, WAIT, Net
+from cmt_env import CHAIN_ID, VALIDATORS, WAIT, Net, fast_node_config
 from netns import NetnsError, NetnsLab, sweep_stale
 
-from sultan.kernel.config import NodeConfig
-from sultan.kernel.timeutil import parse_duration_ms
 from sultan.testnet import Testnet, TestnetError
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
@@ -54,15 +52,7 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab_net(cometbft_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    base = NodeConfig()
-    base = attrs.evolve(
-        base,
-        consensus=attrs.evolve(
-            base.consensus,
-            timeout_commit_ms=parse_duration_ms("300ms"),
-            timeout_propose_ms=parse_duration_ms("2s"),
-        ),
-    )
+    base = fast_node_config()
     lab = NetnsLab(VALIDATORS)
     try:
         lab.create()

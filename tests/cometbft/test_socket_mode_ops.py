@@ -3,8 +3,6 @@ its /metrics follows the chain CometBFT drives, and app.toml `halt-height` stops
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import subprocess
 import sys
@@ -14,15 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
-from cmt_env import DENOM, WAIT, Net, free_port_block
+from cmt_env import DENOM, WAIT, Net, fast_node_config, free_port_block, msg_send
 from prometheus_client.parser import text_string_to_metric_families
-from sultan_bank.pb.cosmos.bank.v1beta1 import tx_pb2 as bank_tx
 
 from sultan.kernel.coins import Coins
-from sultan.kernel.config import NodeConfig
-from sultan.kernel.timeutil import parse_duration_ms
 from sultan.testing.wallet import Wallet
 from sultan.testnet import PORTS_PER_NODE, Testnet, TestnetNode, set_toml_values
 
@@ -42,15 +36,7 @@ RPC_SERIES = (
 
 
 def solo_testnet(root: Path, cometbft_bin: Path, modules: tuple[str, ...]) -> Testnet:
-    base = NodeConfig()
-    base = attrs.evolve(
-        base,
-        consensus=attrs.evolve(
-            base.consensus,
-            timeout_commit_ms=parse_duration_ms("300ms"),
-            timeout_propose_ms=parse_duration_ms("2s"),
-        ),
-    )
+    base = fast_node_config()
     return Testnet.init(
         root,
         validators=1,
@@ -146,25 +132,7 @@ def test_metrics_follow_the_chain_cometbft_drives(cometbft_bin: Path, tmp_path: 
 
         # A bank transaction: the app's counter moves by exactly one.
         tx_before = value(scrape(url), "sultan_transactions_processed_total")
-        account_number, sequence = net.account(0, SENDER.address)
-        tx = SENDER.sign_tx(
-            [
-                bank_tx.MsgSend(
-                    from_address=SENDER.address,
-                    to_address=RECIPIENT.address,
-                    amount=[{"denom": DENOM, "amount": "777"}],
-                )
-            ],
-            sequence=sequence,
-            account_number=account_number,
-            chain_id=CHAIN_ID,
-            fee=f"2000{DENOM}",
-            gas=200_000,
-        )
-        res = net.rpc(0, "broadcast_tx_sync", tx=base64.b64encode(tx).decode())
-        assert res["code"] == 0, res
-        committed = net.wait_tx(0, hashlib.sha256(tx).hexdigest().upper())
-        assert committed["tx_result"]["code"] == 0, committed
+        committed = net.submit(0, SENDER, [msg_send(SENDER, RECIPIENT.address, 777)])
         after = wait_for(
             lambda: (
                 (m := scrape(url))

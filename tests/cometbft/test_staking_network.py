@@ -12,8 +12,6 @@ check the set at exactly H+1 (old) and H+2 (new).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import subprocess
 import sys
@@ -25,17 +23,16 @@ from typing import Any
 
 import attrs
 import pytest
-from cmt_env import DENOM, WAIT, Net, amount_of, events, free_port_block
+from cmt_env import DENOM, WAIT, Net, amount_of, events, fast_node_config, free_port_block
 from sultan_staking.gentx import create_validator_msg
 from sultan_staking.pb.cosmos.staking.v1beta1 import tx_pb2 as stx
 
 from sultan.client.keyring import Keyring, address_of, private_key_from_mnemonic
 from sultan.kernel.address import ACCOUNT_CODEC, VALIDATOR_CODEC
 from sultan.kernel.coins import Coin, Coins
-from sultan.kernel.config import NodeConfig
 from sultan.kernel.crypto import secp256k1
 from sultan.kernel.crypto.keys import load_priv_validator_key
-from sultan.kernel.timeutil import parse_duration_ms, parse_duration_ns, parse_rfc3339_nano
+from sultan.kernel.timeutil import parse_duration_ns, parse_rfc3339_nano
 from sultan.pb.cosmos.base.v1beta1 import coin_pb2
 from sultan.testing.wallet import Wallet
 from sultan.testnet import PORTS_PER_NODE, Testnet
@@ -82,15 +79,7 @@ class PosNet:
 
 @pytest.fixture(scope="module")
 def pos(cometbft_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PosNet]:
-    base = NodeConfig()
-    base = attrs.evolve(
-        base,
-        consensus=attrs.evolve(
-            base.consensus,
-            timeout_commit_ms=parse_duration_ms("300ms"),
-            timeout_propose_ms=parse_duration_ms("2s"),
-        ),
-    )
+    base = fast_node_config()
     root = tmp_path_factory.mktemp("pos-testnet")
     started = time.monotonic()
     testnet = Testnet.init(
@@ -124,21 +113,7 @@ def pos(cometbft_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 def send(pos: PosNet, via: int, wallet: Wallet, msg: Any) -> dict[str, Any]:
     """Sign `msg`, broadcast it to node `via`'s CometBFT, wait until it is committed."""
-    net = pos.net
-    account_number, sequence = net.account(via, wallet.address)
-    tx = wallet.sign_tx(
-        [msg],
-        sequence=sequence,
-        account_number=account_number,
-        chain_id=CHAIN_ID,
-        fee=f"{FEE}{DENOM}",
-        gas=GAS,
-    )
-    res = net.rpc(via, "broadcast_tx_sync", tx=base64.b64encode(tx).decode())
-    assert res["code"] == 0, res
-    committed = net.wait_tx(via, hashlib.sha256(tx).hexdigest().upper())
-    assert committed["tx_result"]["code"] == 0, committed
-    return committed
+    return pos.net.submit(via, wallet, [msg], fee=FEE, gas=GAS)
 
 
 def assert_set_switches(pos: PosNet, height: int, before: dict[str, int]) -> None:

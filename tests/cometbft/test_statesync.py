@@ -12,7 +12,6 @@ header before it block-syncs the rest.
 
 from __future__ import annotations
 
-import base64
 import sys
 import time
 from collections.abc import Iterator
@@ -20,12 +19,20 @@ from pathlib import Path
 
 import attrs
 import pytest
-from cmt_env import ALICE, CHAIN_ID, DENOM, FUNDS, WAIT, Net, free_port_block
-from sultan_bank.pb.cosmos.bank.v1beta1 import tx_pb2 as bank_tx
+from cmt_env import (
+    ALICE,
+    CHAIN_ID,
+    DENOM,
+    FUNDS,
+    WAIT,
+    Net,
+    fast_node_config,
+    free_port_block,
+    msg_send,
+)
 
 from sultan.kernel.coins import Coins
-from sultan.kernel.config import Config, NodeConfig
-from sultan.kernel.timeutil import parse_duration_ms
+from sultan.kernel.config import Config
 from sultan.testing.wallet import Wallet
 from sultan.testnet import PORTS_PER_NODE, Testnet
 
@@ -45,15 +52,7 @@ def report(text: str) -> None:
 
 @pytest.fixture(scope="module")
 def net(cometbft_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
-    node = NodeConfig()
-    node = attrs.evolve(
-        node,
-        consensus=attrs.evolve(
-            node.consensus,
-            timeout_commit_ms=parse_duration_ms("300ms"),
-            timeout_propose_ms=parse_duration_ms("2s"),
-        ),
-    )
+    node = fast_node_config()
     app = Config().app
     app = attrs.evolve(
         app,
@@ -85,26 +84,8 @@ def net(cometbft_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 def send(net: Net, amount: int) -> tuple[str, int]:
     """Alice sends `amount` to Dave through node 0; (tx hash, height it was committed at)."""
-    account_number, sequence = net.account(0, ALICE.address)
-    msg = bank_tx.MsgSend(
-        from_address=ALICE.address,
-        to_address=DAVE.address,
-        amount=[{"denom": DENOM, "amount": str(amount)}],
-    )
-    tx = ALICE.sign_tx(
-        [msg],
-        sequence=sequence,
-        account_number=account_number,
-        chain_id=CHAIN_ID,
-        fee=f"2000{DENOM}",
-        gas=200_000,
-    )
-    result = net.rpc(0, "broadcast_tx_sync", tx=base64.b64encode(tx).decode())
-    assert result["code"] == 0, result
-    tx_hash: str = result["hash"]
-    committed = net.wait_tx(0, tx_hash)
-    assert committed["tx_result"]["code"] == 0, committed
-    return tx_hash, int(committed["height"])
+    committed = net.submit(0, ALICE, [msg_send(ALICE, DAVE.address, amount)])
+    return str(committed["hash"]), int(committed["height"])
 
 
 def test_fresh_node_state_syncs_from_sultan_snapshots_and_agrees(net: Net) -> None:
