@@ -417,12 +417,13 @@ def health(node: Any) -> tuple[bool, dict[str, Any]]:
         "window_ms": window_ms,
     }
     reason = ""
+    work = engine.WORK  # "block production", or "following" on a state-synced follower
     if engine.error is not None:
-        reason = f"block production failed: {type(engine.error).__name__}: {engine.error}"
+        reason = f"{work} failed: {type(engine.error).__name__}: {engine.error}"
     elif getattr(engine, "halted", False):
         reason = f"halt height {engine.halt_height} reached"
     elif not engine.running:
-        reason = "block production is not running"
+        reason = f"{work} is not running"
     elif age_ms > window_ms and (cons.create_empty_blocks or len(node.mempool) > 0):
         reason = f"no block committed for {age_ms} ms (limit {window_ms} ms)"
     if reason:

@@ -336,7 +336,7 @@ async def _serve_embedded(node: Any) -> int:
         _print_banner(node, servers)
         while not stop.is_set():
             if node.engine.error is not None:
-                log.error("stopping: block production failed: %s", node.engine.error)
+                log.error("stopping: %s failed: %s", node.engine.WORK, node.engine.error)
                 break
             if node.engine.halted:
                 log.info("stopping: halt-height %d reached", node.engine.halt_height)

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,11 @@ class NodeProcess:
         timeout_commit: str = "200ms",
         extra_args: list[str] | None = None,
         env: dict[str, str] | None = None,
+        python_args: Sequence[str] = ("-m", "sultan.cli.main"),
     ) -> None:
+        """`python_args` is what runs the CLI (a test may give a wrapper script instead)."""
         self.home = Path(home)
+        self.python_args = list(python_args)
         self.rpc_port = free_port()
         self.rest_port = free_port()
         self.grpc_port = free_port()
@@ -70,8 +74,7 @@ class NodeProcess:
     def args(self) -> list[str]:
         return [
             sys.executable,
-            "-m",
-            "sultan.cli.main",
+            *self.python_args,
             "run",
             "--home",
             str(self.home),

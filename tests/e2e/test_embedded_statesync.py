@@ -37,6 +37,8 @@ ALICE = Wallet.from_seed("ess-alice")
 BOB = Wallet.from_seed("ess-bob")
 INTERVAL = 5
 KEEP = 100
+# `sultan run` with a hidden non-determinism (writes an extra key from a chosen height on).
+DIVERGING_APP = str(Path(__file__).parents[1] / "cometbft" / "diverging_app.py")
 WAIT = 120.0
 
 
@@ -275,3 +277,36 @@ def test_only_lying_servers_exit_and_write_nothing(
     )
     assert "no server gave chunk 0 of snapshot" in res.stderr, res.stderr
     assert liar.corrupted >= 2
+
+
+def test_follower_whose_results_differ_stops_diverged(
+    validator: NodeProcess, tmp_path: Path
+) -> None:
+    """A follower that computes a different state (here: a wrapper adds a key from height
+    S+2 on) stops at the first signed header that disagrees, instead of building on it."""
+    home = _follower_home(tmp_path / "diverging", validator)
+    snap, trust_height, block_hash = _trust(validator, 0)
+    diverge_from = snap + 2
+    follower = NodeProcess(
+        home,
+        timeout_commit="200ms",
+        extra_args=_statesync_args(
+            [validator.rpc_url, validator.rpc_url], trust_height, block_hash
+        ),
+        env={"SULTAN_TEST_DIVERGE_FROM": str(diverge_from)},
+        python_args=[DIVERGING_APP],
+    )
+    try:
+        follower.start(wait=False)
+        assert follower.proc is not None
+        code = follower.proc.wait(WAIT)
+        log = follower.log_text()
+        assert code == 1, log[-4000:]
+        assert f"state sync: restored height {snap}" in log, log[-4000:]
+        # It executed S+1 and the diverging S+2, and nothing after: the header of S+3
+        # (the chain's app hash after S+2) stopped it, in one line (no traceback).
+        stopped = f"following stopped: diverged at height {diverge_from}: this node computed"
+        assert stopped in log and "Traceback" not in log, log[-4000:]
+        assert "stopping: following failed: diverged" in log, log[-4000:]
+    finally:
+        follower.kill()

@@ -129,6 +129,10 @@ class BlockEngine:
                     return
                 self.next_block()
         except BaseException as exc:  # surfaced by `sultan run`, which then exits non-zero
+            if isinstance(exc, EngineStateError):  # the chain's state, said in one line
+                self.log.error("%s stopped: %s", self.WORK, exc)
+                self.error = exc
+                return
             problem = storage_failure(exc)
             if problem is None:
                 self.log.exception("%s stopped: %s", self.WORK, exc)
