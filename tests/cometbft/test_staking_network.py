@@ -5,6 +5,8 @@ the CometBFT consensus keys, collect-gentxs); staking's validator updates then d
 CometBFT's validator set. The tests run in file order on one network: the genesis set, a
 new validator that pushes the weakest one out and signs blocks, a delegation that reorders
 the top set, an undelegation paid back after `unbonding_time`, and agreement everywhere.
+The new validator is a fresh node that joined by state sync (a snapshot of the Sultan
+apps, every 10 blocks) before it bonded.
 
 Updates from EndBlock at height H take effect in CometBFT's set at H+2 (ABCI); the tests
 check the set at exactly H+1 (old) and H+2 (new).
@@ -30,6 +32,7 @@ from sultan_staking.pb.cosmos.staking.v1beta1 import tx_pb2 as stx
 from sultan.client.keyring import Keyring, address_of, private_key_from_mnemonic
 from sultan.kernel.address import ACCOUNT_CODEC, VALIDATOR_CODEC
 from sultan.kernel.coins import Coin, Coins
+from sultan.kernel.config import Config
 from sultan.kernel.crypto import secp256k1
 from sultan.kernel.crypto.keys import load_priv_validator_key
 from sultan.kernel.timeutil import parse_duration_ns, parse_rfc3339_nano
@@ -42,6 +45,14 @@ pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
 CHAIN_ID = "pos-test-1"
 MODULES = ("auth", "bank", "staking", "distribution")
 POWERS = [10, 20, 30, 40]  # node0 is the weakest genesis validator
+SNAPSHOT_INTERVAL = 10
+# Snapshots every 10 blocks, 10 kept: each outlives CometBFT's 15 s snapshot discovery.
+SNAPSHOTS = attrs.evolve(
+    Config().app,
+    state_sync=attrs.evolve(
+        Config().app.state_sync, snapshot_interval=SNAPSHOT_INTERVAL, snapshot_keep_recent=10
+    ),
+)
 UNBONDING = "20s"
 MILLION = 10**6
 NEW_OPERATOR = Wallet.from_seed("pos-new-operator")
@@ -99,6 +110,7 @@ def pos(cometbft_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             "staking": {"params": {"max_validators": 4, "unbonding_time": UNBONDING}}
         },
         node_config=base,
+        app_config=SNAPSHOTS,  # the fifth node joins by state sync
     )
     try:
         testnet.start(timeout=WAIT)
@@ -150,11 +162,20 @@ def test_genesis_validators_are_cometbfts_set_with_powers_of_their_bonds(pos: Po
 
 def test_new_validator_enters_the_top_set_pushes_out_the_weakest_and_signs(pos: PosNet) -> None:
     net, t = pos.net, pos.t
+    # A fresh node joins by state sync (once the validators serve a snapshot) ...
+    net.wait_height(SNAPSHOT_INTERVAL + 2, [0])
     started = time.monotonic()
-    new = t.add_node()
+    new = t.add_node(state_sync=True)
     t.start([new.index], timeout=WAIT)
     caught_up = net.wait_caught_up(new.index)
-    report(f"node{new.index} caught up at height {caught_up} in {time.monotonic() - started:.1f}s")
+    earliest = int(net.rpc(new.index, "status")["sync_info"]["earliest_block_height"])
+    report(
+        f"node{new.index} state-synced from block {earliest} and caught up at height "
+        f"{caught_up} in {time.monotonic() - started:.1f}s"
+    )
+    assert earliest > SNAPSHOT_INTERVAL, earliest  # it restored a snapshot, no replay
+    assert "state restored from snapshot" in new.log_text("sultan")
+    # ... and then becomes a validator.
     pos.by_address[new.validator_address] = new.index
     key_file = Path("config") / "priv_validator_key.json"
     pub_key = load_priv_validator_key(new.cometbft_home / key_file).pub_key
@@ -283,10 +304,14 @@ def test_undelegated_tokens_return_exactly_after_the_unbonding_time(pos: PosNet)
 
 
 def test_all_nodes_agree_on_block_and_app_hash_at_every_height(pos: PosNet) -> None:
-    heights = pos.net.wait_height(pos.net.height(0) + 2)
+    net = pos.net
+    heights = net.wait_height(net.height(0) + 2)
     upto = min(heights.values())
-    pos.net.assert_agree(upto)
-    report(f"5 nodes agree on heights 1..{upto}")
+    net.assert_agree(upto, [0, 1, 2, 3])
+    # node4 state-synced: its blocks start after the snapshot it restored.
+    earliest = int(net.rpc(4, "status")["sync_info"]["earliest_block_height"])
+    assert net.chain_hashes(4, earliest, upto) == net.chain_hashes(0, earliest, upto)
+    report(f"validators agree on heights 1..{upto}, node4 on {earliest}..{upto}")
 
 
 # -- the CLI (no network needed) -------------------------------------------------------------
