@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 import threading
-import time
-import urllib.request
+
+from crash_support import send_load
 
 from sultan.ops import stress
 from sultan.testing import NodeProcess, init_home, sultan_cli
-from sultan.testing.wallet import Wallet
 
 CHAIN = "bk-1"
-
-
-def _send_load(node: NodeProcess, accounts: list[stress.Account], stop: threading.Event) -> None:
-    """Signed bank sends from accounts[0] to accounts[1], sequence tracked locally."""
-    sender, to = accounts
-    url = f"{node.rest_url}/cosmos/auth/v1beta1/accounts/{sender.address}"
-    sequence = None
-    number = 0
-    while not stop.is_set():
-        try:
-            if sequence is None:
-                with urllib.request.urlopen(url, timeout=10) as res:
-                    account = json.loads(res.read())["account"]
-                sequence, number = int(account["sequence"]), int(account["account_number"])
-            tx = Wallet(sender.private_key).sign_tx(
-                [stress.msg_send(sender.address, to.address, "usultan", 1)],
-                sequence=sequence,
-                account_number=number,
-                chain_id=CHAIN,
-            )
-            res = node.rpc("broadcast_tx_sync", tx=base64.b64encode(tx).decode())
-            sequence = sequence + 1 if res["code"] == 0 else None
-        except Exception:
-            sequence = None
-        time.sleep(0.01)
 
 
 def _committed_txs(node: NodeProcess, upto: int) -> int:
@@ -57,7 +30,11 @@ def test_online_backup_under_load_restores_to_the_same_height_and_app_hash(tmp_p
     backup = tmp_path / "backup"
     stop = threading.Event()
     with NodeProcess(home, timeout_commit="50ms") as node:
-        sender = threading.Thread(target=_send_load, args=(node, accounts, stop), daemon=True)
+        sender = threading.Thread(
+            target=send_load,
+            args=(node, accounts[0], accounts[1].address, CHAIN, stop),
+            daemon=True,
+        )
         sender.start()
         try:
             node.wait_for_height(8)

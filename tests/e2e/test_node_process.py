@@ -15,6 +15,7 @@ import time
 import urllib.request
 
 import pytest
+from crash_support import committed_amount
 from sultan_counter.pb.counter.v1 import counter_pb2
 
 from sultan.testing import NodeProcess, init_home, sultan_cli, unsigned_tx
@@ -71,24 +72,6 @@ def _send_increments(node: NodeProcess, stop: threading.Event, sent: list[int]) 
         time.sleep(0.01)
 
 
-def _committed_increments(node: NodeProcess, height: int) -> int:
-    total = 0
-    for h in range(1, height + 1):
-        block = node.rpc("block", height=str(h))
-        results = node.rpc("block_results", height=str(h))
-        txs = block["block"]["data"]["txs"] or []
-        for raw, result in zip(txs, results["txs_results"] or [], strict=True):
-            if result["code"] == 0:
-                from sultan.pb.cosmos.tx.v1beta1 import tx_pb2
-
-                body = tx_pb2.TxBody.FromString(
-                    tx_pb2.TxRaw.FromString(base64.b64decode(raw)).body_bytes
-                )
-                for msg in body.messages:
-                    total += counter_pb2.MsgIncrement.FromString(msg.value).amount
-    return total
-
-
 def _count(node: NodeProcess) -> tuple[int, int]:
     result = node.rpc("abci_query", path="/counter.v1.Query/Count", data="")
     value = counter_pb2.QueryCountResponse.FromString(
@@ -124,7 +107,7 @@ def test_kill_9_at_random_moments_loses_nothing_committed(counter_home):
             current = check.height()
             seen.update(block_hashes(check, current))
             value, at = _count(check)
-            assert value == _committed_increments(check, at)
+            assert value == sum(committed_amount(check, h) for h in range(1, at + 1))
             last_height = current
     assert last_height > cycles
 

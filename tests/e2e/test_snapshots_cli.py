@@ -5,16 +5,9 @@ from __future__ import annotations
 import re
 import time
 
+from crash_support import enable_snapshots
+
 from sultan.testing import NodeProcess, init_home, sultan_cli
-
-
-def _enable_snapshots(home, interval: int, keep: int) -> None:
-    app_toml = home / "config" / "app.toml"
-    text = app_toml.read_text()
-    text, n = re.subn(r"(?m)^snapshot-interval = \d+", f"snapshot-interval = {interval}", text)
-    text, m = re.subn(r"(?m)^snapshot-keep-recent = \d+", f"snapshot-keep-recent = {keep}", text)
-    assert n == m == 1
-    app_toml.write_text(text)
 
 
 def _heights(home) -> list[int]:
@@ -24,7 +17,7 @@ def _heights(home) -> list[int]:
 
 def test_running_node_snapshots_and_the_cli_round_trip(tmp_path):
     home = init_home(tmp_path / "home", ["auth", "bank"], chain_id="snap-1")
-    _enable_snapshots(home, interval=5, keep=2)
+    enable_snapshots(home, interval=5, keep=2)
     with NodeProcess(home, timeout_commit="200ms") as node:
         node.wait_for_height(11)
         deadline = time.monotonic() + 30

@@ -102,6 +102,16 @@ class BlockEngine:
     def bootstrap(self) -> None:
         raise NotImplementedError
 
+    def _stored_height(self) -> int:
+        """The block store's height, which must be the application's (one batch commits
+        both, so anything else is a store that was tampered with or mixed up)."""
+        stored, app_height = self.blocks.height, self.app.last_height
+        if stored != app_height:
+            raise EngineStateError(
+                f"block store is at height {stored} but application state is at {app_height}"
+            )
+        return stored
+
     def next_block(self) -> None:
         """Wait for, then commit, the next block (or return early when stopping)."""
         raise NotImplementedError

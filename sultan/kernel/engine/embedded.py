@@ -126,12 +126,8 @@ class EmbeddedEngine(BlockEngine):
 
     def bootstrap(self) -> None:
         """InitChain on a fresh home, or check that the stored chain and state agree."""
-        stored, app_height = self.blocks.height, self.app.last_height
-        if stored != app_height:
-            raise EngineStateError(
-                f"block store is at height {stored} but application state is at {app_height}"
-            )
-        if app_height == 0:
+        stored = self._stored_height()
+        if stored == 0:
             self._init_chain()
         else:
             last = self.blocks.block(stored)

@@ -141,12 +141,8 @@ class FollowerEngine(BlockEngine):
         self._last_problem = ""
 
     def bootstrap(self) -> None:
-        stored, app_height = self.blocks.height, self.app.last_height
-        if stored != app_height:
-            raise EngineStateError(
-                f"block store is at height {stored} but application state is at {app_height}"
-            )
-        if app_height == 0:
+        stored = self._stored_height()
+        if stored == 0:
             raise EngineStateError("a follower starts from a state-synced store (it is empty)")
         last = self.blocks.block(stored)
         if last is None:
