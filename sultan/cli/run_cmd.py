@@ -426,6 +426,16 @@ async def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
+def _api_lines(servers: Any) -> list[str]:
+    """The banner lines of the REST and gRPC servers that are enabled."""
+    lines = []
+    if servers.rest_port:
+        lines.append(f"  REST  http://{servers.rest_host}:{servers.rest_port}")
+    if servers.grpc_port:
+        lines.append(f"  gRPC  {servers.grpc_host}:{servers.grpc_port}")
+    return lines
+
+
 def _print_abci_banner(node: Any, servers: Any) -> None:
     lines = [
         f"sultan application {node.moniker!r} on chain {node.chain_id} (consensus: CometBFT)",
@@ -433,11 +443,7 @@ def _print_abci_banner(node: Any, servers: Any) -> None:
         f"  ABCI  {servers.abci_address}  (CometBFT's proxy_app)",
         f"  CometBFT RPC (read by REST/gRPC) {node.config.node.cometbft_rpc_url}",
     ]
-    if servers.rest_port:
-        lines.append(f"  REST  http://{servers.rest_host}:{servers.rest_port}")
-    if servers.grpc_port:
-        lines.append(f"  gRPC  {servers.grpc_host}:{servers.grpc_port}")
-    click.echo("\n".join(lines), err=True)
+    click.echo("\n".join(lines + _api_lines(servers)), err=True)
 
 
 def notify_modules(node: Any, hook: str) -> None:
@@ -480,11 +486,7 @@ def _print_banner(node: Any, servers: Any) -> None:
         f"  modules: {', '.join(node.modules.names) or '(none)'}",
         f"  RPC   http://{servers.rpc_host}:{servers.rpc_port}",
     ]
-    if servers.rest_port:
-        lines.append(f"  REST  http://{servers.rest_host}:{servers.rest_port}")
-    if servers.grpc_port:
-        lines.append(f"  gRPC  {servers.grpc_host}:{servers.grpc_port}")
-    click.echo("\n".join(lines), err=True)
+    click.echo("\n".join(lines + _api_lines(servers)), err=True)
 
 
 start = click.Command(

@@ -16,7 +16,7 @@ import hashlib
 
 import bech32 as _bech32
 
-from sultan.kernel.errors import ErrInvalidAddress
+from sultan.kernel.errors import ErrInvalidAddress, QueryError, SdkError
 
 ACCOUNT_PREFIX = "sultan"
 ACCOUNT_PUB_PREFIX = "sultanpub"
@@ -148,6 +148,22 @@ class AddressCodec:
 
     def to_bytes(self, text: str) -> bytes:
         return decode(text, self.prefix)
+
+    def parse(self, text: str, what: str) -> bytes:
+        """`to_bytes` for a message field: ErrInvalidAddress naming the field (`what`)."""
+        try:
+            return self.to_bytes(text)
+        except SdkError as exc:
+            raise ErrInvalidAddress(f"invalid {what} address: {exc.message}") from None
+
+    def parse_query(self, text: str, what: str, *, empty: str) -> bytes:
+        """`to_bytes` for a query field: InvalidArgument, `empty` if `text` is empty."""
+        if not text:
+            raise QueryError("InvalidArgument", empty)
+        try:
+            return self.to_bytes(text)
+        except SdkError as exc:
+            raise QueryError("InvalidArgument", f"invalid {what} address: {exc.message}") from None
 
     def is_valid(self, text: str) -> bool:
         try:

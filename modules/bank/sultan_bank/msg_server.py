@@ -21,11 +21,9 @@ from sultan import Context
 from sultan.kernel.address import ACCOUNT_CODEC
 from sultan.kernel.coins import Coins, is_valid_denom
 from sultan.kernel.errors import (
-    ErrInvalidAddress,
     ErrInvalidCoins,
     ErrInvalidRequest,
     ErrUnauthorized,
-    SdkError,
 )
 from sultan.kernel.tx.context import ExecMode
 from sultan_bank import state
@@ -41,10 +39,7 @@ from sultan_bank.pb.cosmos.bank.v1beta1 import tx_pb2
 
 
 def _address(text: str, what: str) -> bytes:
-    try:
-        return ACCOUNT_CODEC.to_bytes(text)
-    except SdkError as exc:
-        raise ErrInvalidAddress(f"invalid {what} address: {exc.message}") from None
+    return ACCOUNT_CODEC.parse(text, what)
 
 
 def _positive_coins(pbs: Any) -> Coins:

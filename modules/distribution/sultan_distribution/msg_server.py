@@ -23,7 +23,6 @@ from sultan.kernel import legacydec as ld
 from sultan.kernel.address import ACCOUNT_CODEC, VALIDATOR_CODEC
 from sultan.kernel.coins import DEC_ONE, Coins
 from sultan.kernel.errors import (
-    ErrInvalidAddress,
     ErrInvalidCoins,
     ErrInvalidRequest,
     ErrUnauthorized,
@@ -36,17 +35,11 @@ from sultan_distribution.state import ParamsRecord
 
 
 def _acc(text: str, what: str) -> bytes:
-    try:
-        return ACCOUNT_CODEC.to_bytes(text)
-    except SdkError as exc:
-        raise ErrInvalidAddress(f"invalid {what} address: {exc.message}") from None
+    return ACCOUNT_CODEC.parse(text, what)
 
 
 def _val(text: str) -> bytes:
-    try:
-        return VALIDATOR_CODEC.to_bytes(text)
-    except SdkError as exc:
-        raise ErrInvalidAddress(f"invalid validator address: {exc.message}") from None
+    return VALIDATOR_CODEC.parse(text, "validator")
 
 
 def _coins(pbs: Any) -> Coins:

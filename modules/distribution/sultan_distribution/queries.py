@@ -10,7 +10,6 @@ from typing import Any
 
 from sultan import Context, QueryError
 from sultan.kernel.address import ACCOUNT_CODEC, VALIDATOR_CODEC
-from sultan.kernel.errors import SdkError
 from sultan.kernel.legacydec import DecCoins
 from sultan.kernel.store.branch import Branch
 from sultan.pb.cosmos.base.query.v1beta1 import pagination_pb2
@@ -23,21 +22,11 @@ SERVICE = "/cosmos.distribution.v1beta1.Query/"
 
 
 def _val(text: str) -> bytes:
-    if not text:
-        raise QueryError("InvalidArgument", "empty validator address")
-    try:
-        return VALIDATOR_CODEC.to_bytes(text)
-    except SdkError as exc:
-        raise QueryError("InvalidArgument", f"invalid validator address: {exc.message}") from None
+    return VALIDATOR_CODEC.parse_query(text, "validator", empty="empty validator address")
 
 
 def _del(text: str) -> bytes:
-    if not text:
-        raise QueryError("InvalidArgument", "empty delegator address")
-    try:
-        return ACCOUNT_CODEC.to_bytes(text)
-    except SdkError as exc:
-        raise QueryError("InvalidArgument", f"invalid delegator address: {exc.message}") from None
+    return ACCOUNT_CODEC.parse_query(text, "delegator", empty="empty delegator address")
 
 
 def _scratch(ctx: Context) -> Context:

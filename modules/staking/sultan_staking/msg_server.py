@@ -36,7 +36,6 @@ from sultan.kernel import legacydec as dec
 from sultan.kernel.address import ACCOUNT_CODEC, VALIDATOR_CODEC
 from sultan.kernel.coins import DEC_ONE, Coin, is_valid_denom, parse_int
 from sultan.kernel.errors import (
-    ErrInvalidAddress,
     ErrInvalidRequest,
     ErrInvalidType,
     ErrUnauthorized,
@@ -68,17 +67,11 @@ def valoper_to_account(text: str) -> str:
 
 
 def _val_address(text: str, what: str = "validator") -> bytes:
-    try:
-        return VALIDATOR_CODEC.to_bytes(text)
-    except SdkError as exc:
-        raise ErrInvalidAddress(f"invalid {what} address: {exc.message}") from None
+    return VALIDATOR_CODEC.parse(text, what)
 
 
 def _acc_address(text: str, what: str = "delegator") -> bytes:
-    try:
-        return ACCOUNT_CODEC.to_bytes(text)
-    except SdkError as exc:
-        raise ErrInvalidAddress(f"invalid {what} address: {exc.message}") from None
+    return ACCOUNT_CODEC.parse(text, what)
 
 
 def _positive_amount(coin: Any, what: str) -> Coin:

@@ -11,7 +11,6 @@ from typing import Any
 
 from sultan import Context, QueryError
 from sultan.kernel.address import ACCOUNT_CODEC, VALIDATOR_CODEC
-from sultan.kernel.errors import SdkError
 from sultan.kernel.pagination import paginate
 from sultan_staking import convert, keys, state
 from sultan_staking.keeper import StakingKeeper
@@ -23,21 +22,11 @@ _STATUS_BY_NAME = {name: status for status, name in keys.STATUS_NAMES.items()}
 
 
 def _val(text: str) -> bytes:
-    if not text:
-        raise QueryError("InvalidArgument", "validator address cannot be empty")
-    try:
-        return VALIDATOR_CODEC.to_bytes(text)
-    except SdkError as exc:
-        raise QueryError("InvalidArgument", f"invalid validator address: {exc.message}") from None
+    return VALIDATOR_CODEC.parse_query(text, "validator", empty="validator address cannot be empty")
 
 
 def _del(text: str) -> bytes:
-    if not text:
-        raise QueryError("InvalidArgument", "delegator address cannot be empty")
-    try:
-        return ACCOUNT_CODEC.to_bytes(text)
-    except SdkError as exc:
-        raise QueryError("InvalidArgument", f"invalid delegator address: {exc.message}") from None
+    return ACCOUNT_CODEC.parse_query(text, "delegator", empty="delegator address cannot be empty")
 
 
 def _page(req: Any) -> Any | None:

@@ -425,6 +425,42 @@ def _split_triples(
     return sent, keys, msgs, sigs, status
 
 
+def _verify_batch(
+    c_fn: Any,
+    fn: str,
+    keys: list[bytes],
+    msgs: list[bytes],
+    sigs: list[bytes],
+    flags: int,
+    threads: int,
+) -> bytes:
+    """One C batch-verify call (same signature for both curves): a status byte per item."""
+    packed = _Packed(msgs)
+    key_buf, key_len, _k = _fixed(keys)
+    sig_buf, sig_len, _s = _fixed(sigs)
+    n = len(keys)
+    results = ffi.new("uint8_t[]", n)
+    _check(
+        c_fn(
+            key_buf,
+            key_len,
+            packed.data,
+            packed.data_len,
+            packed.offsets,
+            packed.lengths,
+            sig_buf,
+            sig_len,
+            n,
+            flags,
+            results,
+            n,
+            threads,
+        ),
+        fn,
+    )
+    return bytes(ffi.buffer(results)[:])
+
+
 @_instrumented("sultan_secp256k1_verify_batch")
 def secp256k1_verify_status(
     items: Sequence[Triple],
@@ -448,31 +484,10 @@ def secp256k1_verify_status(
     flags = (lib.SULTAN_SECP256K1_PREHASHED if prehashed else 0) | (
         lib.SULTAN_SECP256K1_NORMALIZE_S if normalize_s else 0
     )
-    packed = _Packed(msgs)
-    key_buf, key_len, _k = _fixed(keys)
-    sig_buf, sig_len, _s = _fixed(sigs)
-    n = len(sent)
-    results = ffi.new("uint8_t[]", n)
-    _check(
-        lib.sultan_secp256k1_verify_batch(
-            key_buf,
-            key_len,
-            packed.data,
-            packed.data_len,
-            packed.offsets,
-            packed.lengths,
-            sig_buf,
-            sig_len,
-            n,
-            flags,
-            results,
-            n,
-            threads,
-        ),
-        fn,
+    verdicts = _verify_batch(
+        lib.sultan_secp256k1_verify_batch, fn, keys, msgs, sigs, flags, threads
     )
-    verdicts = ffi.buffer(results)[:]
-    if n == len(status):
+    if len(sent) == len(status):
         return list(verdicts)
     for j, i in enumerate(sent):
         status[i] = verdicts[j]
@@ -504,30 +519,8 @@ def ed25519_verify_many(items: Sequence[Triple], *, threads: int = 0) -> list[bo
     out = [False] * len(items)
     if not sent:
         return out
-    packed = _Packed(msgs)
-    key_buf, key_len, _k = _fixed(keys)
-    sig_buf, sig_len, _s = _fixed(sigs)
-    n = len(sent)
-    results = ffi.new("uint8_t[]", n)
-    _check(
-        lib.sultan_ed25519_verify_batch(
-            key_buf,
-            key_len,
-            packed.data,
-            packed.data_len,
-            packed.offsets,
-            packed.lengths,
-            sig_buf,
-            sig_len,
-            n,
-            0,
-            results,
-            n,
-            threads,
-        ),
-        fn,
-    )
+    verdicts = _verify_batch(lib.sultan_ed25519_verify_batch, fn, keys, msgs, sigs, 0, threads)
     valid = int(lib.SULTAN_VERIFY_VALID)
-    for j, verdict in enumerate(ffi.buffer(results)[:]):
+    for j, verdict in enumerate(verdicts):
         out[sent[j]] = verdict == valid
     return out
