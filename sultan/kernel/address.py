@@ -55,9 +55,15 @@ def pubkey_to_address(pub_key: bytes) -> bytes:
     """The 20-byte account address of a 33-byte compressed secp256k1 public key."""
     if len(pub_key) != 33:
         raise ErrInvalidAddress(f"secp256k1 public key must be 33 bytes, got {len(pub_key)}")
+    return _key_address(bytes(pub_key))
+
+
+@lru_cache(maxsize=1 << 14)  # every tx a key signs derives its address again
+def _key_address(pub_key: bytes) -> bytes:
     return _ripemd160(hashlib.sha256(pub_key).digest())
 
 
+@lru_cache(maxsize=256)
 def module_address(name: str) -> bytes:
     """The address of module `name`'s account: sha256(name)[:20], as the SDK derives it."""
     return hashlib.sha256(name.encode()).digest()[:ADDRESS_LENGTH]

@@ -24,6 +24,7 @@ did is kept):
 from __future__ import annotations
 
 import base64
+from functools import lru_cache
 from typing import Any
 
 from sultan import Context, Event
@@ -66,10 +67,15 @@ SIMULATED_SIGNATURE_BYTES = 112
 _DEC_ONE = 10**18
 
 
-def tx_signers(tx: DecodedTx) -> list[tuple[str, bytes]]:
+def tx_signers(tx: DecodedTx) -> tuple[tuple[str, bytes], ...]:
     """(bech32, bytes) of every required signer: message signers, then a distinct fee payer."""
-    names = list(tx.signers)
-    payer = tx.auth_info.fee.payer
+    return _signers(tx.signers, tx.auth_info.fee.payer)
+
+
+# Every decorator asks for the signers; they depend only on these two (hashable) values.
+@lru_cache(maxsize=1 << 12)
+def _signers(message_signers: tuple[str, ...], payer: str) -> tuple[tuple[str, bytes], ...]:
+    names = list(message_signers)
     if payer and payer not in names:
         names.append(payer)
     signers = []
@@ -78,7 +84,7 @@ def tx_signers(tx: DecodedTx) -> list[tuple[str, bytes]]:
             signers.append((name, ACCOUNT_CODEC.to_bytes(name)))
         except ErrInvalidAddress as exc:
             raise ErrInvalidAddress(f"invalid signer address {name!r}: {exc.message}") from None
-    return signers
+    return tuple(signers)
 
 
 def _fee_coins(fee: Any) -> tuple[list[Coin], Coins]:

@@ -89,12 +89,11 @@ class AppCommit:
 
 
 def events_to_abci(events: Sequence[Event]) -> list[Any]:
+    event, attribute = abci.Event, abci.EventAttribute  # ~12 events per bank send
     return [
-        abci.Event(
+        event(
             type=e.type,
-            attributes=[
-                abci.EventAttribute(key=a.key, value=a.value, index=a.index) for a in e.attributes
-            ],
+            attributes=[attribute(key=a.key, value=a.value, index=a.index) for a in e.attributes],
         )
         for e in events
     ]
@@ -141,6 +140,9 @@ class Application:
         self._deliver: Branch | None = None
         self._pending: tuple[list[WriteOp], bytes, dict[str, bytes], int] | None = None
         self._pending_meta: list[WriteOp] = []
+        # ProcessProposal's decoded txs, by raw bytes, for the FinalizeBlock that follows it
+        # (decoding is ~10 % of a bank send's execution; the same block is decoded once).
+        self._proposal_decoded: dict[bytes, DecodedTx] = {}
         # Node-level query services (tx lookup, simulate, blocks) that the API layer adds so
         # that abci_query reaches them too: method -> (request class, call(request)).
         self.node_queries: dict[str, tuple[Any, Any]] = {}
@@ -321,11 +323,14 @@ class Application:
         return abci.ResponsePrepareProposal(txs=txs)
 
     def process_proposal(self, req: Any) -> Any:
+        decoded: dict[bytes, DecodedTx] = {}
         for tx in req.txs:
             try:
-                decode_tx(tx, self.modules.msg_routes)
+                decoded[tx] = decode_tx(tx, self.modules.msg_routes)
             except SdkError:
+                self._proposal_decoded = {}
                 return abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.REJECT)
+        self._proposal_decoded = decoded
         return abci.ResponseProcessProposal(status=abci.ResponseProcessProposal.ACCEPT)
 
     def finalize_block(self, req: Any) -> Any:
@@ -434,7 +439,12 @@ class Application:
         the ante then finds. Txs that do not decode are None (they fail in `_run_tx`).
         """
         decoded: list[Any] = []
+        known, self._proposal_decoded = self._proposal_decoded, {}
         for raw in txs:
+            found = known.get(raw)
+            if found is not None:
+                decoded.append(found)
+                continue
             try:
                 decoded.append(decode_tx(raw, self.modules.msg_routes))
             except SdkError:

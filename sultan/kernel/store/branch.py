@@ -135,12 +135,13 @@ class Branch:
 class PrefixStore:
     """A view of `parent` restricted to keys under `prefix`, with the prefix stripped."""
 
-    def __init__(self, parent: KVStore, prefix: bytes) -> None:
+    def __init__(self, parent: KVStore, prefix: bytes, end: bytes | None = None) -> None:
+        """`end` may pass `prefix_end(prefix)` precomputed (views are made per store access)."""
         if not prefix:
             raise ValueError("prefix must be non-empty")
         self.parent = parent
         self.prefix = prefix
-        self._end = prefix_end(prefix)
+        self._end = end if end is not None else prefix_end(prefix)
 
     def get(self, key: bytes) -> bytes | None:
         _check_key(key)

@@ -8,10 +8,13 @@ from typing import Any
 
 import attrs
 
-from sultan.kernel.store.branch import Branch, KVReader, KVStore, PrefixStore
+from sultan.kernel.store.branch import Branch, KVReader, KVStore, PrefixStore, prefix_end
 from sultan.kernel.store.versioned import store_prefix
 from sultan.kernel.tx.events import Event, EventManager
 from sultan.kernel.tx.gas import GasKVStore, GasMeter, InfiniteGasMeter
+
+# store key -> (its key prefix, the end of its key range); a handful of entries.
+_STORE_BOUNDS: dict[str, tuple[bytes, bytes | None]] = {}
 
 
 class ExecMode(enum.Enum):
@@ -99,7 +102,11 @@ class Context:
         Gas is charged on the module's own keys (the prefix view is below the meter), as the
         SDK's `ctx.KVStore(key)` charges on keys inside the module's store.
         """
-        prefixed = PrefixStore(self.store, store_prefix(store_key))  # type: ignore[arg-type]
+        bounds = _STORE_BOUNDS.get(store_key)
+        if bounds is None:
+            prefix = store_prefix(store_key)
+            bounds = _STORE_BOUNDS[store_key] = (prefix, prefix_end(prefix))
+        prefixed = PrefixStore(self.store, bounds[0], bounds[1])  # type: ignore[arg-type]
         return GasKVStore(prefixed, self.gas_meter)
 
     def emit(self, event: Event) -> None:
