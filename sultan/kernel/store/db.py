@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 from collections.abc import Iterable, Iterator
-from typing import IO
+from typing import IO, Any
 
 from rocksdict import BlockBasedOptions, Cache, Options, Rdict, WriteBatch, WriteOptions
 
@@ -77,6 +77,7 @@ class Database:
         cf_opts = {name: _cf_options(name, cache) for name in COLUMN_FAMILIES}
         self._db = Rdict(path, options=_options(), column_families=cf_opts)
         self._cfs = {name: self._db.get_column_family(name) for name in COLUMN_FAMILIES}
+        self._handles: dict[str, Any] = {}
         self._sync = WriteOptions()
         self._sync.sync = True
 
@@ -125,8 +126,11 @@ class Database:
     def write(self, ops: Iterable[WriteOp], sync: bool = True) -> None:
         """Apply all ops atomically; with sync the WAL is fsynced before returning."""
         batch = WriteBatch(raw_mode=True)
+        handles = self._handles
         for cf, key, value in ops:
-            handle = self._db.get_column_family_handle(cf)
+            handle = handles.get(cf)
+            if handle is None:  # a block writes ~100k ops: look each family up once
+                handle = handles[cf] = self._db.get_column_family_handle(cf)
             if value is None:
                 batch.delete(key, handle)
             else:
@@ -140,6 +144,7 @@ class Database:
         if self._lock_file is None:
             return
         self._cfs.clear()
+        self._handles.clear()
         self._db.close()
         fcntl.flock(self._lock_file, fcntl.LOCK_UN)
         self._lock_file.close()
