@@ -57,3 +57,58 @@ def test_wrong_prefix_and_length():
         address.account_bytes(address.encode("sultan", b"\x01" * 21))
     valoper = address.VALIDATOR_CODEC.to_string(b"\x01" * 20)
     assert valoper.startswith("sultanvaloper1")
+
+
+# -- the table-driven codec against the reference implementation (the `bech32` package) ----
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PREFIXES = st.sampled_from(["sultan", "sultanvaloper", "cosmos", "a", "osmo"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(prefix=_PREFIXES, data=st.binary(min_size=0, max_size=64))
+def test_encoding_matches_the_reference(prefix: str, data: bytes) -> None:
+    import bech32
+
+    assert address.encode(prefix, data) == bech32.bech32_encode(
+        prefix, bech32.convertbits(list(data), 8, 5, True)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    prefix=_PREFIXES,
+    data=st.binary(min_size=0, max_size=40),
+    edits=st.lists(
+        st.tuples(st.integers(0, 200), st.sampled_from("qpzry9x8gf2tvdw0s3jn54kh1")), max_size=2
+    ),
+)
+def test_decoding_matches_the_reference(prefix: str, data: bytes, edits: list) -> None:
+    """Valid strings, and strings with characters changed (checksum or padding errors)."""
+    import bech32
+
+    text = address.encode(prefix, data)
+    for at, char in edits:
+        at %= len(text)
+        text = text[:at] + char + text[at + 1 :]
+    hrp, five = bech32.bech32_decode(text)
+    expected = None if five is None else bech32.convertbits(five, 5, 8, False)
+    if hrp is None or expected is None:
+        with pytest.raises(ErrInvalidAddress):
+            address.decode_any(text)
+    else:
+        assert address.decode_any(text) == (hrp, bytes(expected))
+
+
+def test_non_zero_padding_and_too_much_padding_are_refused() -> None:
+    import bech32
+
+    # 1 byte = 8 bits -> two 5-bit groups with 2 padding bits; set one of them.
+    bad_pad = bech32.bech32_encode("sultan", [0, 1])
+    # three groups = 15 bits: 7 spare bits (> 4) cannot be padding of whole bytes.
+    too_long = bech32.bech32_encode("sultan", [0, 0, 0])
+    for text in (bad_pad, too_long):
+        with pytest.raises(ErrInvalidAddress, match="invalid padding"):
+            address.decode_any(text)

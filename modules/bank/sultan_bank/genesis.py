@@ -19,7 +19,7 @@ from typing import Any
 
 from sultan import Context
 from sultan.kernel.address import ACCOUNT_CODEC
-from sultan.kernel.coins import Coins, is_valid_denom
+from sultan.kernel.coins import MAX_AMOUNT, Coin, Coins, is_valid_denom
 from sultan.kernel.errors import SdkError
 from sultan_bank import state
 from sultan_bank.keeper import BankKeeper
@@ -186,7 +186,9 @@ def parse_genesis(data: Any) -> dict[str, Any]:
 
     balances: list[tuple[bytes, Coins]] = []
     seen_addresses: set[bytes] = set()
-    total = Coins()
+    # Summed per denom as plain ints (amounts are non-negative, so a running total overflows
+    # exactly when the final one does): adding Coins per balance dominated big genesis files.
+    totals: dict[str, int] = {}
     for i, item in enumerate(_list(data.get("balances"), "balances")):
         item = _obj(item, {"address", "coins"}, f"balances[{i}]")
         text = item.get("address", "")
@@ -198,11 +200,13 @@ def parse_genesis(data: Any) -> dict[str, Any]:
             raise ValueError(f"duplicate balance for address {text}")
         seen_addresses.add(address)
         coins = _coins(item.get("coins"), f"balances[{i}].coins")
-        try:
-            total = total + coins
-        except SdkError as exc:
-            raise ValueError(f"balances: {exc.message}") from None
+        for coin in coins:
+            totals[coin.denom] = totals.get(coin.denom, 0) + coin.amount
         balances.append((address, coins))
+    for denom, amount in sorted(totals.items()):
+        if amount > MAX_AMOUNT:
+            raise ValueError(f"balances: integer overflow adding {denom}: result exceeds 256 bits")
+    total = Coins.new(*(Coin(denom, amount) for denom, amount in totals.items()))
 
     supply = _coins(data.get("supply"), "supply")
     if supply and supply != total:
