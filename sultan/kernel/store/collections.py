@@ -72,11 +72,16 @@ class RecordCodec(Generic[V]):
     dicts): that keeps the encoding canonical.
     """
 
+    # Decoded records by their bytes: a tx reads the same params and accounts several times.
+    # Only for frozen classes whose decoded fields are all immutable, so sharing is safe.
+    MEMO_SIZE = 4096
+
     def __init__(self, cls: type[V]) -> None:
         if not attrs.has(cls):
             raise TypeError(f"{cls!r} is not an attrs class")
         self.cls = cls
         self.fields = [f.name for f in attrs.fields(cls)]  # type: ignore[arg-type]
+        self._memo: dict[bytes, V] | None = {} if _is_frozen(cls) else None
 
     def encode(self, value: V) -> bytes:
         row = [getattr(value, name) for name in self.fields]
@@ -85,11 +90,32 @@ class RecordCodec(Generic[V]):
         return msgpack.packb(row, use_bin_type=True)
 
     def decode(self, data: bytes) -> V:
+        memo = self._memo
+        if memo is not None:
+            found = memo.get(data)
+            if found is not None:
+                return found
         row = msgpack.unpackb(data, raw=False, strict_map_key=True, use_list=True)
         if not isinstance(row, list) or len(row) != len(self.fields):
             raise ValueError(f"corrupt {self.cls.__name__} record")
         values = [tuple(v) if isinstance(v, list) else v for v in row]
-        return cast(V, self.cls(*values))
+        value = cast(V, self.cls(*values))
+        if memo is not None and not any(
+            isinstance(item, list) for v in values if isinstance(v, tuple) for item in v
+        ):
+            if len(memo) >= self.MEMO_SIZE:
+                memo.clear()
+            memo[bytes(data)] = value
+        return value
+
+
+def _is_frozen(cls: type) -> bool:
+    """An attrs class made with `frozen=True` (attrs has no public test for it)."""
+    try:
+        from attr._make import _frozen_setattrs
+    except ImportError:  # pragma: no cover - a future attrs: simply no memo
+        return False
+    return getattr(cls, "__setattr__", None) is _frozen_setattrs
 
 
 def _check_canonical(value: Any, where: str) -> None:
