@@ -6,11 +6,13 @@ module-author harness build the same object, so what they exercise is what opera
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
 from prometheus_client import CollectorRegistry
 
 from sultan.kernel import metrics as kernel_metrics
@@ -20,7 +22,7 @@ from sultan.kernel.crypto.keys import Ed25519PrivKey, load_node_key, load_priv_v
 from sultan.kernel.engine.base import StorageError, storage_failure
 from sultan.kernel.engine.embedded import EmbeddedEngine
 from sultan.kernel.engine.follower import FollowerEngine, FollowerMempool
-from sultan.kernel.genesis import GenesisDoc, load_genesis
+from sultan.kernel.genesis import GenesisDoc, GenesisError, genesis_doc_hash, load_genesis
 from sultan.kernel.home import Home
 from sultan.kernel.mempool import Mempool
 from sultan.kernel.modules import ModuleSet, load_modules, read_plugins_toml
@@ -82,7 +84,14 @@ class Node:
         self.metrics_registry = CollectorRegistry(auto_describe=True)
         for _module, args, _ in self.modules.collect("sultan_prometheus_collectors"):
             self.metrics_registry.register(args[0])
-        self.genesis: GenesisDoc = load_genesis(home.genesis_json)
+        full_genesis = load_genesis(home.genesis_json)
+        self.genesis_hash = genesis_doc_hash(home.genesis_json)
+        # The parsed app_state is needed only by InitChain, and a big genesis (1M accounts:
+        # ~3 GB of Python objects) would otherwise stay in memory for the node's lifetime:
+        # `self.genesis` keeps the rest; `full_genesis()` reads the file again when asked.
+        app_state = full_genesis.app_state
+        self.genesis: GenesisDoc = attrs.evolve(full_genesis, app_state={})
+        del full_genesis
         self.priv_key: Ed25519PrivKey = load_priv_validator_key(home.priv_validator_key)
         self.node_key: Ed25519PrivKey = load_node_key(home.node_key)
         db_path = home.data_dir / DB_DIRNAME
@@ -122,6 +131,15 @@ class Node:
                     f"data/ belongs to chain {self.app.chain_id!r} but genesis.json is for "
                     f"{self.genesis.chain_id!r}; run `sultan unsafe-reset-all` to start over"
                 )
+            # Encoded for InitChain only on a fresh database; the parsed form is freed here.
+            app_state_bytes = (
+                json.dumps(app_state, sort_keys=True).encode()
+                if self.consensus_engine == "embedded"
+                and not self.follower
+                and self.app.last_height == 0
+                else None
+            )
+            del app_state
             if self.consensus_engine == "cometbft":
                 # An external CometBFT drives the app over ABCI (`api.servers` serves it):
                 # no embedded engine or mempool here; blocks and txs come from its RPC.
@@ -158,7 +176,9 @@ class Node:
                 create_empty_blocks=cons.create_empty_blocks,
                 create_empty_blocks_interval_ms=cons.create_empty_blocks_interval_ms,
                 halt_height=self.config.app.halt_height,
+                app_state_bytes=app_state_bytes,
             )
+            del app_state_bytes
             self.engine.bootstrap()
             self.kernel_metrics = kernel_metrics.instrument(self)
         except BaseException:
@@ -215,6 +235,16 @@ class Node:
     @property
     def chain_id(self) -> str:
         return self.genesis.chain_id
+
+    def full_genesis(self) -> GenesisDoc:
+        """The genesis document with its app_state, read again from config/genesis.json
+        (the node keeps only the rest in memory); refused if the file changed meanwhile."""
+        path = self.home.genesis_json
+        if genesis_doc_hash(path) != self.genesis_hash:
+            raise GenesisError(
+                f"{path} changed since the node started; restart the node to serve it"
+            )
+        return load_genesis(path)
 
     @property
     def moniker(self) -> str:

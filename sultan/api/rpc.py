@@ -363,7 +363,7 @@ class RPCService:
     def _genesis_bytes(self) -> bytes:
         if self._genesis_json is None:
             self._genesis_json = json.dumps(
-                self.node.genesis.to_json(), separators=(",", ":")
+                self.node.full_genesis().to_json(), separators=(",", ":")
             ).encode()
         return self._genesis_json
 
@@ -443,7 +443,7 @@ class RPCService:
             raise internal_error(
                 "genesis response is large, please use the genesis_chunked API instead"
             )
-        return {"genesis": self.node.genesis.to_json()}
+        return {"genesis": json.loads(self._genesis_bytes())}
 
     def genesis_chunked(self, chunk: int | None) -> dict[str, Any]:
         data = self._genesis_bytes()

@@ -112,8 +112,13 @@ class EmbeddedEngine(BlockEngine):
         create_empty_blocks_interval_ms: int = 0,
         clock_ns: Callable[[], int] = time.time_ns,
         halt_height: int = 0,
+        app_state_bytes: bytes | None = None,
     ) -> None:
+        """`app_state_bytes`: the genesis app_state as InitChain carries it, for a caller that
+        keeps the parsed app_state out of memory (default: encoded from `genesis`)."""
         super().__init__(app, genesis, priv_key, mempool, halt_height=halt_height, log=log)
+        self._app_state_bytes = app_state_bytes
+        self._chain_initialised = False
         self.timeout_commit_ms = timeout_commit_ms
         self.create_empty_blocks = create_empty_blocks
         self.create_empty_blocks_interval_ms = create_empty_blocks_interval_ms
@@ -128,7 +133,10 @@ class EmbeddedEngine(BlockEngine):
         """InitChain on a fresh home, or check that the stored chain and state agree."""
         stored = self._stored_height()
         if stored == 0:
-            self._init_chain()
+            # Node.open() bootstraps and start() does again: InitChain (minutes for a big
+            # genesis) runs once per engine.
+            if not self._chain_initialised:
+                self._init_chain()
         else:
             last = self.blocks.block(stored)
             assert last is not None
@@ -146,6 +154,9 @@ class EmbeddedEngine(BlockEngine):
         import json
 
         g = self.genesis
+        app_state_bytes, self._app_state_bytes = self._app_state_bytes, None
+        if app_state_bytes is None:
+            app_state_bytes = json.dumps(g.app_state, sort_keys=True).encode()
         genesis_validators = [
             abci.ValidatorUpdate(pub_key=keys_pb2.PublicKey(ed25519=v.pub_key), power=v.power)
             for v in g.validators
@@ -156,7 +167,7 @@ class EmbeddedEngine(BlockEngine):
                 chain_id=g.chain_id,
                 consensus_params=self.consensus_params,
                 validators=genesis_validators,
-                app_state_bytes=json.dumps(g.app_state, sort_keys=True).encode(),
+                app_state_bytes=app_state_bytes,
                 initial_height=g.initial_height,
             )
         )
@@ -167,6 +178,7 @@ class EmbeddedEngine(BlockEngine):
         self._genesis_vals = _sorted_set(vals, self.priv_key.address)
         self._genesis_app_hash = response.app_hash
         self.last_block_time_ns = 0
+        self._chain_initialised = True
 
     def stop(self, timeout: float = 30.0) -> None:
         self._wake.set()  # out of the wait for the next block
