@@ -123,6 +123,15 @@ class Database:
             return None
         return bytes(it.key()), bytes(it.value())
 
+    def seek_prev_many(self, cf: str, keys: Iterable[bytes]) -> list[tuple[bytes, bytes] | None]:
+        """`seek_prev` of each key, through one iterator (making one costs more than a seek)."""
+        it = self._cfs[cf].iter()
+        found: list[tuple[bytes, bytes] | None] = []
+        for key in keys:
+            it.seek_for_prev(key)
+            found.append((bytes(it.key()), bytes(it.value())) if it.valid() else None)
+        return found
+
     def write(self, ops: Iterable[WriteOp], sync: bool = True) -> None:
         """Apply all ops atomically; with sync the WAL is fsynced before returning."""
         batch = WriteBatch(raw_mode=True)

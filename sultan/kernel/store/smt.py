@@ -32,20 +32,25 @@ from sultan.pb.cosmos.ics23.v1 import proofs_pb2 as pb
 NODES_CF = "smt"
 STALE_CF = "smt_stale"
 
-EMPTY, LEAF, INNER, _PENDING = 0, 1, 2, 3
+EMPTY, LEAF, INNER = 0, 1, 2
 _BE64 = struct.Struct(">Q")
 _BE16 = struct.Struct(">H")
 _TOP_BIT = 1 << 255
 _DEPTHS = [_BE16.pack(depth) for depth in range(257)]
+# Per depth, how node_key packs a path's top bits: (right shift, left pad, bytes, be16(depth)).
+_KEY_PARTS = [(256 - d, -d & 7, (d + 7) >> 3, _DEPTHS[d]) for d in range(257)]
 
 # A child reference: (kind, version that wrote the node, hash).
 Ref = tuple[int, int, bytes]
 EMPTY_REF: Ref = (EMPTY, 0, SMT_EMPTY)
+EMPTY_ENC = b"\x00"  # encode_ref(EMPTY_REF)
 # A change to apply: (int(sha256(key)), sha256(key), key, sha256(value) or None to delete).
 _Item = tuple[int, bytes, bytes, bytes | None]
-# A leaf whose position is not settled yet: (_PENDING, 0, hash, key-hash int, key-hash,
-# key, value-hash). Kind and hash sit where they sit in a Ref.
-_Pending = tuple[int, int, bytes, int, bytes, bytes, bytes]
+
+# Node cache defaults (see NodeCache): the top CACHE_DEPTH levels of every tree, at most
+# CACHE_ENTRIES nodes in all (~210 bytes each in CPython: key, value, dict slot).
+CACHE_DEPTH = 18
+CACHE_ENTRIES = 1 << 19
 
 
 class ProofUnavailableError(LookupError):
@@ -82,12 +87,65 @@ def _split(path: int, depth: int) -> int:
     return ((path >> shift) << shift) | (_TOP_BIT >> depth)
 
 
-class SparseMerkleTree:
-    """The tree of one module store; stateless apart from its name (roots are passed in)."""
+class CacheDelta:
+    """What one prepared commit would change in the node cache, applied once it is written."""
 
-    def __init__(self, db: Database, store_key: str) -> None:
+    __slots__ = ("fresh", "evicted")
+
+    def __init__(self) -> None:
+        self.fresh: list[tuple[bytes, bytes]] = []  # new nodes (key, raw) above max_depth
+        self.evicted: list[bytes] = []  # nodes the commit replaces (stale from then on)
+
+
+class NodeCache:
+    """Raw bytes of the latest trees' upper nodes, by node key; shared by a state's trees.
+
+    Every commit walks the top of each tree it writes to, so those nodes are worth keeping
+    in memory instead of one RocksDB lookup each. A node key names the version that wrote
+    the node, and a written node never changes, so an entry can only be missing, never
+    wrong — provided nothing enters before its commit is written: nodes read from the DB
+    enter when read, nodes a commit creates enter in `apply` (after the batch is written;
+    a block prepared but never committed leaves nothing), and nodes a commit replaces leave
+    in `apply` too, so the cache holds (a subset of) the nodes above `max_depth` of the
+    latest trees: at most 2**(max_depth + 1) per tree, and never more than `max_entries`.
+
+    Thread safety: the commit thread is the only writer; queries on other threads only call
+    `nodes.get`. Single dict operations are atomic under the GIL and nothing iterates the
+    dict, so no lock is needed.
+    """
+
+    def __init__(self, max_depth: int = CACHE_DEPTH, max_entries: int = CACHE_ENTRIES) -> None:
+        if max_depth < 0 or max_entries < 0:
+            raise ValueError("node cache bounds must be >= 0")
+        self.max_depth = max_depth
+        self.max_entries = max_entries
+        self.nodes: dict[bytes, bytes] = {}
+
+    def admit(self, node_key: bytes, raw: bytes) -> None:
+        if len(self.nodes) < self.max_entries:
+            self.nodes[node_key] = raw
+
+    def apply(self, delta: CacheDelta) -> None:
+        """Take in a commit's changes once its batch is written."""
+        nodes = self.nodes
+        for node_key in delta.evicted:
+            nodes.pop(node_key, None)
+        room = self.max_entries - len(nodes)
+        for node_key, raw in delta.fresh[: max(room, 0)]:
+            # Copies, allocated together: the originals sit among the batch's short-lived
+            # ops and would keep their memory from being returned once the batch is freed.
+            nodes[bytes(memoryview(node_key))] = bytes(memoryview(raw))
+
+
+class SparseMerkleTree:
+    """The tree of one module store; stateless apart from its name and its node cache
+    (roots are passed in)."""
+
+    def __init__(self, db: Database, store_key: str, cache: NodeCache | None = None) -> None:
         self.db = db
         self.store_key = store_key
+        # max_depth 0: caches nothing (the reference behaviour the tests compare against).
+        self.cache = cache if cache is not None else NodeCache(0, 0)
         self._tag = store_key.encode() + b"/"
         self._node_prefix = self._tag + b"n"
         self._root_prefix = self._tag + b"r"
@@ -108,6 +166,10 @@ class SparseMerkleTree:
         return self._root_prefix + _BE64.pack(version)
 
     def load_raw(self, node_key: bytes) -> bytes:
+        # Queries read through the cache but never fill it (they may be reading old versions).
+        raw = self.cache.nodes.get(node_key)
+        if raw is not None:
+            return raw
         raw = self.db.get(NODES_CF, node_key)
         if raw is None:
             raise MissingNodeError(
@@ -146,12 +208,14 @@ class SparseMerkleTree:
         root: tuple[int | None, Ref],
         changes: Sequence[tuple[bytes, bytes | None]],
         version: int,
+        delta: CacheDelta | None = None,
     ) -> tuple[tuple[int | None, Ref], list[WriteOp]]:
         """Apply `changes` (module-relative key -> value, None deletes) as `version`.
 
         Returns the new (root record version, root) and the write ops (new nodes, the root
         record, stale markers of replaced nodes). Reads only committed nodes, so calling it
-        again for the same version (e.g. after a crash) gives the same result.
+        again for the same version (e.g. after a crash) gives the same result. `delta`
+        collects what to tell the node cache once the ops are written (`NodeCache.apply`).
         """
         entry_version, root_ref = root
         keys = [key for key, _ in changes]
@@ -173,11 +237,12 @@ class SparseMerkleTree:
         for a, b in zip(items, items[1:], strict=False):
             if a[0] == b[0]:
                 raise ValueError(f"key {a[2]!r} changed twice in one commit")
-        batch = _Batch(self, version, items)
-        result = batch.update(root_ref, 0, 0, len(items))
-        new_root = batch.place(result, 0)
-        if new_root is root_ref or (new_root[0] == EMPTY and root_ref[0] == EMPTY):
+        batch = _Batch(self, version, items, delta)
+        root_enc = encode_ref(root_ref)
+        result = batch.update(root_enc, 0, 0, len(items)) if items else root_enc
+        if result is root_enc or (root_enc == EMPTY_ENC and result == EMPTY_ENC):
             return root, batch.ops
+        new_root = decode_ref(batch.place(result, 0) if type(result) is tuple else result)[0]
         batch.ops.append((NODES_CF, self.root_key(version), encode_ref(new_root)))
         if entry_version is not None:
             batch.ops.append((STALE_CF, _BE64.pack(version) + self.root_key(entry_version), b""))
@@ -273,43 +338,191 @@ class SparseMerkleTree:
 
 
 class _Batch:
-    """One commit's update of one tree: collects the new nodes and stale markers."""
+    """One commit's update of one tree: collects the new nodes and stale markers.
 
-    def __init__(self, tree: SparseMerkleTree, version: int, items: list[_Item]) -> None:
+    Works on encoded child references (the bytes a parent stores: b"\\x00", or kind +
+    be64(version) + hash) so an unchanged sibling is copied into its new parent as the
+    slice it was read as, never decoded and re-encoded. A leaf whose depth is not settled
+    yet (it may still move up) is a tuple (key-hash int, key-hash, key, value-hash, leaf
+    hash). A subtree that did not change comes back as the very object passed in.
+    """
+
+    def __init__(
+        self,
+        tree: SparseMerkleTree,
+        version: int,
+        items: list[_Item],
+        delta: CacheDelta | None,
+    ) -> None:
         self.tree = tree
-        self.version = version
         self.items = items
         self.key_ints = [item[0] for item in items]
         self.ops: list[WriteOp] = []
-        self._stale_prefix = _BE64.pack(version)
+        self.vbytes = _BE64.pack(version)
+        self._inner_prefix = b"\x02" + self.vbytes
+        self._leaf_prefix = b"\x01" + self.vbytes
+        self._stale_prefix = self.vbytes
+        self._node_prefix = tree._node_prefix
+        cache = tree.cache
+        self._cached = cache.nodes.get
+        self._cache = cache
+        self._cache_depth = cache.max_depth
+        self._delta = delta
 
-    def stale(self, node_key: bytes) -> None:
+    def key(self, vbytes: bytes, depth: int, path: int) -> bytes:
+        """SparseMerkleTree.node_key with the version already packed."""
+        shift, pad, size, depth_bytes = _KEY_PARTS[depth]
+        return (
+            self._node_prefix
+            + vbytes
+            + depth_bytes
+            + ((path >> shift) << pad).to_bytes(size, "big")
+        )
+
+    def read(self, node_key: bytes, depth: int) -> bytes:
+        raw = self._cached(node_key)
+        if raw is None:
+            raw = self.tree.db.get(NODES_CF, node_key)
+            if raw is None:
+                raise MissingNodeError(
+                    f"SMT node {node_key!r} of store {self.tree.store_key!r} is missing (pruned?)"
+                )
+            if depth < self._cache_depth:
+                # A committed node of the latest tree: its bytes never change.
+                self._cache.admit(node_key, raw)
+        return raw
+
+    def stale(self, node_key: bytes, depth: int) -> None:
         self.ops.append((STALE_CF, self._stale_prefix + node_key, b""))
+        if depth < self._cache_depth and self._delta is not None:
+            self._delta.evicted.append(node_key)
 
-    def update(self, ref: Ref, depth: int, lo: int, hi: int) -> Any:
-        """The subtree at (depth, path of items[lo:hi]) after applying items[lo:hi]."""
-        if lo == hi:
-            return ref
-        kind = ref[0]
+    def write(self, node_key: bytes, raw: bytes, depth: int) -> None:
+        self.ops.append((NODES_CF, node_key, raw))
+        if depth < self._cache_depth and self._delta is not None:
+            self._delta.fresh.append((node_key, raw))
+
+    def update(self, enc: bytes, depth: int, lo: int, hi: int) -> Any:
+        """The subtree at (depth, path of items[lo:hi]) after applying items[lo:hi] (lo < hi)."""
+        if hi - lo == 1:
+            return self.update_one(enc, depth, lo)
+        kind = enc[0]
         items = self.items
         if kind == EMPTY:
-            return self.build(depth, [item for item in items[lo:hi] if item[3] is not None])
+            writes = [item for item in items[lo:hi] if item[3] is not None]
+            return self.build(depth, writes) if writes else enc
         path = items[lo][0]
         if kind == LEAF:
-            return self.update_leaf(ref, depth, path, lo, hi)
-        node_key = self.tree.node_key(ref[1], depth, path)
-        left, right = _parse_inner(self.tree.load_raw(node_key))
+            return self.update_leaf(enc, depth, path, lo, hi)
+        if kind != INNER:
+            raise ValueError(f"corrupt SMT node reference (kind {kind})")
+        node_key = self.key(enc[1:9], depth, path)
+        raw = self.read(node_key, depth)
+        cut = 2 if raw[1] == EMPTY else 42
+        left, right = raw[1:cut], raw[cut:]
         mid = bisect_left(self.key_ints, _split(path, depth), lo, hi)
-        new_left = self.update(left, depth + 1, lo, mid)
-        new_right = self.update(right, depth + 1, mid, hi)
+        new_left = self.update(left, depth + 1, lo, mid) if lo < mid else left
+        new_right = self.update(right, depth + 1, mid, hi) if mid < hi else right
         if new_left is left and new_right is right:
-            return ref
-        self.stale(node_key)
+            return enc
+        self.stale(node_key, depth)
         return self.combine(depth, path, new_left, new_right)
 
-    def update_leaf(self, ref: Ref, depth: int, path: int, lo: int, hi: int) -> Any:
-        node_key = self.tree.node_key(ref[1], depth, path)
-        raw = self.tree.load_raw(node_key)
+    def update_one(self, enc: bytes, depth: int, index: int) -> Any:
+        """`update` for a single change: walk down its path, then rebuild it bottom-up.
+
+        Most of a commit's visited nodes are on paths no other change of the block shares,
+        so this loop (no recursion, no decoding of siblings) is where the time goes.
+        """
+        item = self.items[index]
+        path, key_hash, _, value_hash = item
+        start = enc
+        trail: list[tuple[bytes, bytes, int]] = []  # (node key, sibling, went right)
+        kind = enc[0]
+        cached, prefix = self._cached, self._node_prefix
+        while kind == INNER:
+            shift, pad, size, depth_bytes = _KEY_PARTS[depth]
+            node_key = (
+                prefix + enc[1:9] + depth_bytes + ((path >> shift) << pad).to_bytes(size, "big")
+            )
+            raw = cached(node_key)
+            if raw is None:
+                raw = self.read(node_key, depth)
+            cut = 2 if raw[1] == EMPTY else 42
+            if path & (_TOP_BIT >> depth):
+                trail.append((node_key, raw[1:cut], 1))
+                enc = raw[cut:]
+            else:
+                trail.append((node_key, raw[cut:], 0))
+                enc = raw[1:cut]
+            depth += 1
+            kind = enc[0]
+        result: Any
+        if kind == EMPTY:
+            if value_hash is None:
+                return start  # deleting an absent key
+            result = (path, key_hash, item[2], value_hash, smt_leaf_hash(key_hash, value_hash))
+        elif kind == LEAF:
+            node_key = self.key(enc[1:9], depth, path)
+            raw = self.read(node_key, depth)
+            existing_hash = raw[1:33]
+            if existing_hash == key_hash:
+                if value_hash == raw[33:65]:
+                    return start  # the same value written again
+                self.stale(node_key, depth)
+                if value_hash is None:
+                    result = EMPTY_ENC
+                else:
+                    leaf_hash = smt_leaf_hash(key_hash, value_hash)
+                    result = (path, key_hash, item[2], value_hash, leaf_hash)
+            else:
+                if value_hash is None:
+                    return start  # deleting an absent key
+                self.stale(node_key, depth)
+                existing: _Item = (
+                    int.from_bytes(existing_hash, "big"),
+                    existing_hash,
+                    raw[65:],
+                    raw[33:65],
+                )
+                pair = [existing, item] if existing[0] < path else [item, existing]
+                result = self.build(depth, pair)
+        else:
+            raise ValueError(f"corrupt SMT node reference (kind {kind})")
+        # The common step — both children settled and non-empty — is inlined: the new
+        # node's key is the replaced one's with this version, its bytes the two references.
+        append = self.ops.append
+        delta = self._delta
+        cache_depth = self._cache_depth if delta is not None else 0
+        stale_prefix = self._stale_prefix
+        new_prefix = self._node_prefix + self.vbytes
+        skip = len(new_prefix)
+        inner_prefix = self._inner_prefix
+        for node_key, sibling, went_right in reversed(trail):
+            depth -= 1
+            append((STALE_CF, stale_prefix + node_key, b""))
+            if depth < cache_depth:
+                delta.evicted.append(node_key)  # type: ignore[union-attr]
+            if type(result) is bytes and len(result) == 41 and len(sibling) == 41:
+                if went_right:
+                    raw = b"\x02" + sibling + result
+                    result = inner_prefix + smt_inner_hash(sibling[9:], result[9:])
+                else:
+                    raw = b"\x02" + result + sibling
+                    result = inner_prefix + smt_inner_hash(result[9:], sibling[9:])
+                new_key = new_prefix + node_key[skip:]
+                append((NODES_CF, new_key, raw))
+                if depth < cache_depth:
+                    delta.fresh.append((new_key, raw))  # type: ignore[union-attr]
+            elif went_right:
+                result = self.combine(depth, path, sibling, result)
+            else:
+                result = self.combine(depth, path, result, sibling)
+        return result
+
+    def update_leaf(self, enc: bytes, depth: int, path: int, lo: int, hi: int) -> Any:
+        node_key = self.key(enc[1:9], depth, path)
+        raw = self.read(node_key, depth)
         key_hash, value_hash, key = raw[1:33], raw[33:65], raw[65:]
         existing = int.from_bytes(key_hash, "big")
         at = bisect_left(self.key_ints, existing, lo, hi)
@@ -317,10 +530,10 @@ class _Batch:
         writes = [item for item in self.items[lo:hi] if item[3] is not None]
         if overridden:
             if len(writes) == 1 and writes[0][0] == existing and writes[0][3] == value_hash:
-                return ref  # the same value written again
+                return enc  # the same value written again
         elif not writes:
-            return ref  # only deletes of absent keys
-        self.stale(node_key)
+            return enc  # only deletes of absent keys
+        self.stale(node_key, depth)
         if not overridden:
             writes.append((existing, key_hash, key, value_hash))
             writes.sort()
@@ -329,19 +542,11 @@ class _Batch:
     def build(self, depth: int, items: list[_Item]) -> Any:
         """A fresh subtree over `items` (all present, sorted, sharing `depth` top bits)."""
         if not items:
-            return EMPTY_REF
+            return EMPTY_ENC
         if len(items) == 1:
             key_int, key_hash, key, value_hash = items[0]
             assert value_hash is not None
-            return (
-                _PENDING,
-                0,
-                smt_leaf_hash(key_hash, value_hash),
-                key_int,
-                key_hash,
-                key,
-                value_hash,
-            )
+            return (key_int, key_hash, key, value_hash, smt_leaf_hash(key_hash, value_hash))
         path = items[0][0]
         mid = bisect_left(items, (_split(path, depth),))
         return self.combine(
@@ -350,52 +555,40 @@ class _Batch:
 
     def combine(self, depth: int, path: int, left: Any, right: Any) -> Any:
         """The node at (depth, path) over two settled children; a lone leaf moves up."""
-        lkind, rkind = left[0], right[0]
-        if lkind == EMPTY and rkind == EMPTY:
-            return EMPTY_REF
-        if lkind == EMPTY and rkind in (LEAF, _PENDING):
-            return self.lift(right, depth + 1, path | (_TOP_BIT >> depth))
-        if rkind == EMPTY and lkind in (LEAF, _PENDING):
-            return self.lift(left, depth + 1, path & ~(_TOP_BIT >> depth))
-        left = self.place(left, depth + 1)
-        right = self.place(right, depth + 1)
-        self.ops.append(
-            (
-                NODES_CF,
-                self.tree.node_key(self.version, depth, path),
-                b"\x02" + encode_ref(left) + encode_ref(right),
-            )
-        )
-        return (INNER, self.version, smt_inner_hash(left[2], right[2]))
-
-    def lift(self, child: Any, depth: int, path: int) -> Any:
-        """A leaf about to move up: a stored one is read and marked stale at its old place."""
-        if child[0] == _PENDING:
-            return child
-        node_key = self.tree.node_key(child[1], depth, path)
-        raw = self.tree.load_raw(node_key)
-        key_hash, value_hash, key = raw[1:33], raw[33:65], raw[65:]
-        self.stale(node_key)
-        return (
-            _PENDING,
-            0,
-            child[2],
-            int.from_bytes(key_hash, "big"),
-            key_hash,
-            key,
-            value_hash,
+        left_pending = type(left) is tuple
+        right_pending = type(right) is tuple
+        if not left_pending and left[0] == EMPTY:
+            if right_pending:
+                return right
+            if right[0] == EMPTY:
+                return EMPTY_ENC
+            if right[0] == LEAF:
+                return self.lift(right, depth + 1, path | (_TOP_BIT >> depth))
+        elif not right_pending and right[0] == EMPTY:
+            if left_pending:
+                return left
+            if left[0] == LEAF:
+                return self.lift(left, depth + 1, path & ~(_TOP_BIT >> depth))
+        if left_pending:
+            left = self.place(left, depth + 1)
+        if right_pending:
+            right = self.place(right, depth + 1)
+        self.write(self.key(self.vbytes, depth, path), b"\x02" + left + right, depth)
+        return self._inner_prefix + smt_inner_hash(
+            left[9:] if len(left) > 1 else SMT_EMPTY, right[9:] if len(right) > 1 else SMT_EMPTY
         )
 
-    def place(self, node: Any, depth: int) -> Ref:
-        """Write a pending leaf at its final depth; settled references pass through."""
-        if node[0] != _PENDING:
-            return node  # type: ignore[no-any-return]
-        _, _, leaf_hash, key_int, key_hash, key, value_hash = node
-        self.ops.append(
-            (
-                NODES_CF,
-                self.tree.node_key(self.version, depth, key_int),
-                b"\x01" + key_hash + value_hash + key,
-            )
-        )
-        return (LEAF, self.version, leaf_hash)
+    def lift(self, child: bytes, depth: int, path: int) -> Any:
+        """A stored leaf about to move up: read it and mark it stale at its old place."""
+        node_key = self.key(child[1:9], depth, path)
+        raw = self.read(node_key, depth)
+        self.stale(node_key, depth)
+        key_hash = raw[1:33]
+        return (int.from_bytes(key_hash, "big"), key_hash, raw[65:], raw[33:65], child[9:])
+
+    def place(self, node: Any, depth: int) -> bytes:
+        """Write a pending leaf at its final depth; returns its encoded reference."""
+        key_int, key_hash, key, value_hash, leaf_hash = node
+        raw = b"\x01" + key_hash + value_hash + key
+        self.write(self.key(self.vbytes, depth, key_int), raw, depth)
+        return self._leaf_prefix + leaf_hash  # type: ignore[no-any-return]

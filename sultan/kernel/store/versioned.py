@@ -28,7 +28,9 @@ from sultan.kernel.store.db import Database, WriteOp
 from sultan.kernel.store.smt import (
     NODES_CF,
     STALE_CF,
+    CacheDelta,
     MissingNodeError,
+    NodeCache,
     ProofUnavailableError,
     Ref,
     SparseMerkleTree,
@@ -114,7 +116,9 @@ class VersionReader:
 class CommittedState:
     """The committed versions of all module state and the commitment over them."""
 
-    def __init__(self, db: Database, store_keys: Sequence[str]) -> None:
+    def __init__(
+        self, db: Database, store_keys: Sequence[str], node_cache: NodeCache | None = None
+    ) -> None:
         self.db = db
         self.store_keys = sorted(store_keys)
         raw = db.get("meta", META_HEIGHT)
@@ -122,7 +126,11 @@ class CommittedState:
         self.app_hash = db.get("meta", META_APP_HASH) or b""
         raw = db.get("meta", META_EARLIEST)
         self.earliest = _BE64.unpack(raw)[0] if raw else 0
-        self.trees = {k: SparseMerkleTree(db, k) for k in self.store_keys}
+        # Starts cold (e.g. after a restart) and fills as commits read and write the trees.
+        self.node_cache = node_cache if node_cache is not None else NodeCache()
+        self.trees = {k: SparseMerkleTree(db, k, self.node_cache) for k in self.store_keys}
+        # (version, app hash, cache changes) of the last prepared commit, until it is applied.
+        self._pending_cache: tuple[int, bytes, list[CacheDelta]] | None = None
         # Per store: (version of its root record in force at `height`, the root reference).
         self.tree_roots: dict[str, tuple[int | None, Ref]] = {
             k: tree.root_entry(self.height) for k, tree in self.trees.items()
@@ -168,19 +176,27 @@ class CommittedState:
                 raise ValueError(f"write outside any module store: {key!r}")
         roots = dict(self.module_roots)
         ops: list[WriteOp] = []
+        deltas: list[CacheDelta] = []
+        self._pending_cache = None
         for store_key in sorted(per_store):
+            delta = CacheDelta()
             new_root, tree_ops = self.trees[store_key].update(
-                self.tree_roots[store_key], per_store[store_key], version
+                self.tree_roots[store_key], per_store[store_key], version, delta
             )
             roots[store_key] = new_root[1][2]
             ops.extend(tree_ops)
+            deltas.append(delta)
         app_hash = self.compute_app_hash(roots)
         ver = _BE64.pack(version)
-        for key, value in sorted(change_map.items()):
-            esc = escape_key(key)
-            prev = self.db.seek_prev(
-                "history", esc + _BE64.pack(version - 1) if version > 0 else esc
-            )
+        before = _BE64.pack(version - 1)
+        written = sorted(change_map.items())
+        escaped = [escape_key(key) for key, _ in written]
+        seek_many = getattr(self.db, "seek_prev_many", None)  # absent on snapshots' in-memory DB
+        if seek_many is not None:
+            prevs = seek_many("history", [esc + before for esc in escaped])
+        else:
+            prevs = [self.db.seek_prev("history", esc + before) for esc in escaped]
+        for (key, value), esc, prev in zip(written, escaped, prevs, strict=True):
             if prev is not None and len(prev[0]) == len(esc) + 8 and prev[0].startswith(esc):
                 ops.append(("obsolete", ver + prev[0], b""))
             ops.append(("state", key, value))
@@ -204,12 +220,18 @@ class CommittedState:
         ops.append(("meta", META_HEIGHT, ver))
         ops.append(("meta", META_APP_HASH, app_hash))
         ops.append(("meta", META_EARLIEST, _BE64.pack(earliest)))
+        self._pending_cache = (version, app_hash, deltas)
         return ops, app_hash, roots
 
     def apply_commit(
         self, version: int, app_hash: bytes, roots: dict[str, bytes], keep_recent: int
     ) -> None:
         """Update the in-memory view after the batch from `prepare_commit` was written."""
+        pending, self._pending_cache = self._pending_cache, None
+        if pending is not None and pending[:2] == (version, app_hash):
+            # Only the last prepared commit's nodes, and only once written (NodeCache).
+            for delta in pending[2]:
+                self.node_cache.apply(delta)
         # Queries on other threads read these: the roots are in place before the height.
         tree_roots = {k: tree.root_entry(version) for k, tree in self.trees.items()}
         self._latest_roots = (version, {k: entry[1] for k, entry in tree_roots.items()})
@@ -231,6 +253,18 @@ class CommittedState:
             return dict(latest)
         return {k: tree.root_entry(version)[1] for k, tree in self.trees.items()}
 
+    def _pruned(self, version: int) -> bool:
+        """Whether `version` is (being) pruned, checked after reading it.
+
+        The batch that prunes a version deletes its data and raises the stored earliest
+        version atomically, but `self.earliest` only follows in `apply_commit`, after the
+        write: a reader that may have seen deleted data must look at the stored value.
+        """
+        if version < max(self.earliest, 1):
+            return True
+        raw = self.db.get("meta", META_EARLIEST)
+        return raw is not None and version < _BE64.unpack(raw)[0]
+
     def prove(self, store_key: str, key: bytes, version: int) -> tuple[bytes | None, Any, Any]:
         """The value of a module-relative `key` at `version` with its two ICS-23 proofs.
 
@@ -249,9 +283,17 @@ class CommittedState:
             store_proof = self.trees[store_key].prove(
                 roots[store_key], key, lambda k: reader.get(prefix + k)
             )
+            value = reader.get(prefix + key)
         except MissingNodeError as exc:
             raise VersionUnavailableError(f"version {version} was pruned: {exc}") from None
-        if version < max(self.earliest, 1):
+        except ProofUnavailableError:
+            # A root record pruned while we read makes the store look empty.
+            if self._pruned(version):
+                raise VersionUnavailableError(
+                    f"version {version} was pruned while proving"
+                ) from None
+            raise
+        if self._pruned(version):
             raise VersionUnavailableError(f"version {version} was pruned while proving")
         hashes = {k.encode(): ref[2] for k, ref in roots.items()}
         top_proof = ics23.build_existence(
@@ -261,7 +303,7 @@ class CommittedState:
             merkle.map_proof(hashes, store_key.encode()),
         )
         return (
-            reader.get(prefix + key),
+            value,
             store_proof,
             ics23.pb.CommitmentProof(exist=top_proof),
         )
