@@ -206,3 +206,21 @@ def test_restart_continues_from_the_last_committed_block(tmp_path):
         assert count(h) == 9
         h.deliver(incr(1))
         assert h.height == 3 and count(h) == 10
+
+
+def test_a_query_of_a_version_pruned_while_it_ran_is_refused() -> None:
+    """Pruning deletes a version's data in the commit's batch, before the in-memory view
+    moves on: a query that read the version meanwhile gets an error, not partial data."""
+    from sultan.kernel.errors import QueryError
+
+    with ChainHarness(["counter"], keep_recent=2) as h:
+        for _ in range(3):
+            h.block(incr(1))
+        old = h.height - 1
+        assert count(h, old) == 2  # retained: keep_recent=2
+        # The next commit's batch is written (pruning `old`), apply_commit has not run yet.
+        committed = h.app.committed
+        ops, _, _ = committed.prepare_commit([], committed.height + 1, keep_recent=2)
+        h.db.write(ops)
+        with pytest.raises(QueryError, match=f"version {old} was pruned while the query ran"):
+            count(h, old)

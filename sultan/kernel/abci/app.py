@@ -594,6 +594,12 @@ class Application:
             raise QueryError("InvalidArgument", f"invalid request: {exc}") from None
         ctx = self.query_context(height)
         response = route.handler(ctx, request)
+        if height and self.committed.pruned(ctx.height):
+            # Pruned by a commit written while the handler read it: what it read may be
+            # partly deleted, so no answer rather than a wrong one.
+            raise QueryError(
+                "InvalidArgument", f"version {ctx.height} was pruned while the query ran"
+            )
         return response.SerializeToString(), ctx.height
 
     def query(self, req: Any) -> Any:

@@ -253,7 +253,7 @@ class CommittedState:
             return dict(latest)
         return {k: tree.root_entry(version)[1] for k, tree in self.trees.items()}
 
-    def _pruned(self, version: int) -> bool:
+    def pruned(self, version: int) -> bool:
         """Whether `version` is (being) pruned, checked after reading it.
 
         The batch that prunes a version deletes its data and raises the stored earliest
@@ -288,12 +288,12 @@ class CommittedState:
             raise VersionUnavailableError(f"version {version} was pruned: {exc}") from None
         except ProofUnavailableError:
             # A root record pruned while we read makes the store look empty.
-            if self._pruned(version):
+            if self.pruned(version):
                 raise VersionUnavailableError(
                     f"version {version} was pruned while proving"
                 ) from None
             raise
-        if self._pruned(version):
+        if self.pruned(version):
             raise VersionUnavailableError(f"version {version} was pruned while proving")
         hashes = {k.encode(): ref[2] for k, ref in roots.items()}
         top_proof = ics23.build_existence(
