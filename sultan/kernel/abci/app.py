@@ -641,6 +641,8 @@ class Application:
             raise QueryError("InvalidArgument", "store query needs a key in data")
         if not req.prove:
             value = reader.get(parts[2].encode() + b"/" + req.data)
+            if req.height and self.committed.pruned(height):  # see run_query
+                raise QueryError("InvalidArgument", f"version {height} was pruned while reading")
             return abci.ResponseQuery(code=0, key=req.data, value=value or b"", height=height)
         # As the Cosmos SDK multistore: the store's proof of the key (ICS-23 SmtSpec here),
         # then the multistore's proof of the store root under the app hash of `height`,
