@@ -26,6 +26,17 @@ def machine() -> str:
     return f"{cores} cores ({cpu_model()}), Python {platform.python_version()}"
 
 
+def size_label(count: int) -> str:
+    """10000 -> "10k", 1000000 -> "1m": how result names carry a state size."""
+    return f"{count // 1_000_000}m" if count % 1_000_000 == 0 else f"{count // 1000}k"
+
+
+def save(entries: list[dict[str, Any]], path: Path = RESULTS) -> None:
+    """merge_results, and say where they went."""
+    merge_results(entries, path)
+    print(f"merged into {path}")
+
+
 def merge_results(entries: list[dict[str, Any]], path: Path = RESULTS) -> None:
     """Replace entries of the same name in `path` (a JSON list), keep the others."""
     path.parent.mkdir(parents=True, exist_ok=True)

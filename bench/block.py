@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._results import machine, merge_results  # noqa: E402
+from bench._results import machine, save, size_label  # noqa: E402
 
 CHAIN_ID = "bench-1"
 DENOM = "usultan"
@@ -261,9 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in lines:
         print(f"{name:<44} {value:>12}")
     print("targets: >= 10,000 tx/s FinalizeBlock + Commit; >= 15,000 tx/s CheckTx")
-    label = (
-        f"{args.accounts // 1000}k" if args.accounts < 1_000_000 else f"{args.accounts // 10**6}m"
-    )
+    label = size_label(args.accounts)
     entries = [
         {
             "name": f"block.finalize_commit.{label}_accounts",
@@ -297,8 +295,7 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     if not args.no_save:
-        merge_results(entries)
-        print("merged into bench/results/latest.json")
+        save(entries)
     return 0
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._results import machine, merge_results  # noqa: E402
+from bench._results import machine, save, size_label  # noqa: E402
 
 CHAIN_ID = "memory-1"
 BLOCKS_AFTER_START = 5
@@ -111,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
     result = run(args.accounts, args.timeout)
-    label = (
-        f"{args.accounts // 10**6}m" if args.accounts % 10**6 == 0 else f"{args.accounts // 1000}k"
-    )
+    label = size_label(args.accounts)
     conditions = (
         f"`sultan run` with the default modules, {args.accounts:,} funded genesis accounts, "
         f"idle chain (timeout_commit 1s), {machine()}, load average {os.getloadavg()[0]:.2f}"
@@ -163,8 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         },
     ]
     if not args.no_save:
-        merge_results(entries)
-        print("merged into bench/results/latest.json")
+        save(entries)
     return 0
 
 

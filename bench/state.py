@@ -13,7 +13,6 @@ Run: `.venv/bin/python bench/state.py [--sizes 10000,100000,1000000] [--writes 1
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -22,10 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from sultan.kernel.store.db import Database
-from sultan.kernel.store.versioned import CommittedState
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+from bench._results import save, size_label  # noqa: E402
+from sultan.kernel.store.db import Database  # noqa: E402
+from sultan.kernel.store.versioned import CommittedState  # noqa: E402
+
 STORES = ["auth", "bank", "kernel", "staking"]
 LOAD_CHUNK = 50_000
 KEEP_RECENT = 100
@@ -100,24 +101,6 @@ def measure(size: int, block_sizes: list[int], runs: int, seed: int = 1) -> dict
     return results
 
 
-def merge_results(entries: list[dict]) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    existing: list[dict] = []
-    if RESULTS.exists():
-        try:
-            loaded = json.loads(RESULTS.read_text())
-            existing = loaded if isinstance(loaded, list) else []
-        except json.JSONDecodeError:
-            existing = []
-    names = {e["name"] for e in entries}
-    merged = [e for e in existing if e.get("name") not in names] + entries
-    RESULTS.write_text(json.dumps(merged, indent=2) + "\n")
-
-
-def _label(size: int) -> str:
-    return f"{size // 1_000_000}m" if size % 1_000_000 == 0 else f"{size // 1000}k"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
@@ -153,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             entries.append(
                 {
-                    "name": f"state.commit_per_written_key.{_label(size)}_keys.{writes}_per_block",
+                    "name": f"state.commit_per_written_key.{size_label(size)}_keys.{writes}_per_block",
                     "value": round(table[size][writes]["per_key_us"], 2),
                     "unit": "us/key",
                     "conditions": f"N={size:,} keys, {writes} writes/block; {conditions}",
@@ -161,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             entries.append(
                 {
-                    "name": f"state.prepare_commit_per_written_key.{_label(size)}_keys."
+                    "name": f"state.prepare_commit_per_written_key.{size_label(size)}_keys."
                     f"{writes}_per_block",
                     "value": round(table[size][writes]["prepare_us"], 2),
                     "unit": "us/key",
@@ -173,21 +156,20 @@ def main(argv: list[str] | None = None) -> int:
             first, last = sizes[0], sizes[-1]
             ratio = table[last][writes]["per_key_us"] / table[first][writes]["per_key_us"]
             print(
-                f"growth {_label(first)} -> {_label(last)} keys, {writes} writes/block: "
+                f"growth {size_label(first)} -> {size_label(last)} keys, {writes} writes/block: "
                 f"{ratio:.2f}x (target <= 2x)"
             )
             entries.append(
                 {
-                    "name": f"state.commit_per_written_key.growth_{_label(first)}_to_"
-                    f"{_label(last)}.{writes}_per_block",
+                    "name": f"state.commit_per_written_key.growth_{size_label(first)}_to_"
+                    f"{size_label(last)}.{writes}_per_block",
                     "value": round(ratio, 3),
                     "unit": "x",
                     "conditions": f"{writes} writes/block; {conditions}",
                 }
             )
     if not args.no_save:
-        merge_results(entries)
-        print(f"merged into {RESULTS}")
+        save(entries)
     return 0
 
 
