@@ -112,3 +112,13 @@ def test_non_zero_padding_and_too_much_padding_are_refused() -> None:
     for text in (bad_pad, too_long):
         with pytest.raises(ErrInvalidAddress, match="invalid padding"):
             address.decode_any(text)
+
+
+def test_long_strings_decode_without_taking_cache_slots() -> None:
+    long_text = address.encode("x" * 20, bytes(range(200)))  # valid bech32, 347 chars
+    before = address._decode_any.cache_info().currsize
+    assert address.decode_any(long_text) == ("x" * 20, bytes(range(200)))
+    assert address._decode_any.cache_info().currsize == before
+    short = address.account_string(b"\x05" * 20)
+    address.account_bytes(short)
+    assert address._decode_any.cache_info().currsize <= before + 1

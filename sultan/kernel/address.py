@@ -37,6 +37,9 @@ _CHARSET_INDEX = {c: i for i, c in enumerate(_CHARSET)}
 # so conversions are memoized. Both directions are pure functions of their input; failures
 # raise and are never cached.
 _CACHE_SIZE = 1 << 16
+# Longer strings (up to MAX_BECH32_LENGTH) decode uncached, so clients cannot fill the
+# cache with kilobyte keys: 32-byte addresses with the longest prefixes fit in 128.
+_CACHED_TEXT_LENGTH = 128
 
 # BIP-173's checksum, one table lookup per character instead of the reference code's five
 # conditional XORs (the `bech32` package, 4-5x slower, is the oracle in tests/test_address.py):
@@ -136,6 +139,8 @@ def decode_any(text: str) -> tuple[str, bytes]:
     """(prefix, bytes) of any bech32 string; raises ErrInvalidAddress."""
     if not isinstance(text, str) or not text.strip():
         raise ErrInvalidAddress("empty address string is not allowed")
+    if len(text) > _CACHED_TEXT_LENGTH:  # valid but unusual: not worth a cache slot
+        return _decode_any.__wrapped__(text)  # type: ignore[no-any-return]
     return _decode_any(text)
 
 
