@@ -57,3 +57,11 @@ def test_the_memo_is_bounded_and_corrupt_records_still_fail() -> None:
     assert codec._memo is not None and len(codec._memo) <= RecordCodec.MEMO_SIZE
     with pytest.raises(ValueError, match="corrupt Frozen record"):
         codec.decode(RecordCodec(Mutable).encode(Mutable(1)))
+
+
+def test_big_records_are_not_memoized() -> None:
+    codec = RecordCodec(Frozen)
+    raw = codec.encode(Frozen(1, "x" * (RecordCodec.MEMO_MAX_BYTES + 1)))
+    first, second = codec.decode(raw), codec.decode(raw)
+    assert first == second and first is not second
+    assert codec._memo == {}

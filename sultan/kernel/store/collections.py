@@ -75,6 +75,7 @@ class RecordCodec(Generic[V]):
     # Decoded records by their bytes: a tx reads the same params and accounts several times.
     # Only for frozen classes whose decoded fields are all immutable, so sharing is safe.
     MEMO_SIZE = 4096
+    MEMO_MAX_BYTES = 1024  # bigger ones are decoded each time: ~10 MiB per record type at most
 
     def __init__(self, cls: type[V]) -> None:
         if not attrs.has(cls):
@@ -90,7 +91,7 @@ class RecordCodec(Generic[V]):
         return msgpack.packb(row, use_bin_type=True)
 
     def decode(self, data: bytes) -> V:
-        memo = self._memo
+        memo = self._memo if len(data) <= self.MEMO_MAX_BYTES else None
         if memo is not None:
             found = memo.get(data)
             if found is not None:
