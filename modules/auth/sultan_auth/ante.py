@@ -69,10 +69,17 @@ _DEC_ONE = 10**18
 
 def tx_signers(tx: DecodedTx) -> tuple[tuple[str, bytes], ...]:
     """(bech32, bytes) of every required signer: message signers, then a distinct fee payer."""
-    return _signers(tx.signers, tx.auth_info.fee.payer)
+    payer = tx.auth_info.fee.payer
+    if len(payer) + sum(len(name) for name in tx.signers) > _CACHED_SIGNER_CHARS:
+        return _signers.__wrapped__(tx.signers, payer)  # type: ignore[no-any-return]
+    return _signers(tx.signers, payer)
 
 
 # Every decorator asks for the signers; they depend only on these two (hashable) values.
+# Only usual txs are cached (a few signers), so the cache stays small whatever txs arrive.
+_CACHED_SIGNER_CHARS = 512
+
+
 @lru_cache(maxsize=1 << 12)
 def _signers(message_signers: tuple[str, ...], payer: str) -> tuple[tuple[str, bytes], ...]:
     names = list(message_signers)
