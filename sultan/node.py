@@ -22,7 +22,7 @@ from sultan.kernel.crypto.keys import Ed25519PrivKey, load_node_key, load_priv_v
 from sultan.kernel.engine.base import StorageError, storage_failure
 from sultan.kernel.engine.embedded import EmbeddedEngine
 from sultan.kernel.engine.follower import FollowerEngine, FollowerMempool
-from sultan.kernel.genesis import GenesisDoc, GenesisError, genesis_doc_hash, load_genesis
+from sultan.kernel.genesis import GenesisDoc, GenesisError, load_genesis_and_hash
 from sultan.kernel.home import Home
 from sultan.kernel.mempool import Mempool
 from sultan.kernel.modules import ModuleSet, load_modules, read_plugins_toml
@@ -84,8 +84,7 @@ class Node:
         self.metrics_registry = CollectorRegistry(auto_describe=True)
         for _module, args, _ in self.modules.collect("sultan_prometheus_collectors"):
             self.metrics_registry.register(args[0])
-        full_genesis = load_genesis(home.genesis_json)
-        self.genesis_hash = genesis_doc_hash(home.genesis_json)
+        full_genesis, self.genesis_hash = load_genesis_and_hash(home.genesis_json)
         # The parsed app_state is needed only by InitChain, and a big genesis (1M accounts:
         # ~3 GB of Python objects) would otherwise stay in memory for the node's lifetime:
         # `self.genesis` keeps the rest; `full_genesis()` reads the file again when asked.
@@ -240,11 +239,12 @@ class Node:
         """The genesis document with its app_state, read again from config/genesis.json
         (the node keeps only the rest in memory); refused if the file changed meanwhile."""
         path = self.home.genesis_json
-        if genesis_doc_hash(path) != self.genesis_hash:
+        doc, digest = load_genesis_and_hash(path)
+        if digest != self.genesis_hash:
             raise GenesisError(
                 f"{path} changed since the node started; restart the node to serve it"
             )
-        return load_genesis(path)
+        return doc
 
     @property
     def moniker(self) -> str:

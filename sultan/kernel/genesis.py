@@ -428,6 +428,13 @@ def genesis_from_json(data: Any, *, require_validators: bool = True) -> GenesisD
 
 def load_genesis(path: str | os.PathLike[str], *, require_validators: bool = True) -> GenesisDoc:
     """Read and fully validate genesis.json; every error names the file and the field."""
+    return load_genesis_and_hash(path, require_validators=require_validators)[0]
+
+
+def load_genesis_and_hash(
+    path: str | os.PathLike[str], *, require_validators: bool = True
+) -> tuple[GenesisDoc, bytes]:
+    """`load_genesis` and `genesis_doc_hash` of the same bytes, read once."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -440,9 +447,10 @@ def load_genesis(path: str | os.PathLike[str], *, require_validators: bool = Tru
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise GenesisError(f"{p}: not valid JSON ({exc})") from None
     try:
-        return genesis_from_json(data, require_validators=require_validators)
+        doc = genesis_from_json(data, require_validators=require_validators)
     except GenesisError as exc:
         raise GenesisError(f"{p}: {exc}") from None
+    return doc, genesis_doc_hash(raw)
 
 
 def genesis_to_bytes(doc: GenesisDoc) -> bytes:

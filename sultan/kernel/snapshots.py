@@ -39,7 +39,7 @@ import os
 import shutil
 import struct
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -432,6 +432,9 @@ class _MemoryDatabase:
 
     def seek_prev(self, cf: str, key: bytes) -> tuple[bytes, bytes] | None:
         return None
+
+    def seek_prev_many(self, cf: str, keys: Iterable[bytes]) -> list[tuple[bytes, bytes] | None]:
+        return [None for _ in keys]
 
 
 class RestoreSession:

@@ -91,6 +91,7 @@ class BlockEngine:
         self.last_commit_ns = 0
         self.error: BaseException | None = None
         self.block_durations: list[float] = []
+        self._bootstrapped = False
 
     def on_commit(self, callback: Callable[[CommittedBlock], None]) -> None:
         self._listeners.append(callback)
@@ -100,6 +101,13 @@ class BlockEngine:
         return self.blocks.height
 
     def bootstrap(self) -> None:
+        """Make the engine ready to run, once: Node.open() bootstraps and start() would again,
+        and bootstrapping a fresh home runs InitChain (minutes for a big genesis)."""
+        if not self._bootstrapped:
+            self._bootstrap()
+            self._bootstrapped = True
+
+    def _bootstrap(self) -> None:
         raise NotImplementedError
 
     def _stored_height(self) -> int:

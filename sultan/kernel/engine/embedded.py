@@ -118,7 +118,6 @@ class EmbeddedEngine(BlockEngine):
         keeps the parsed app_state out of memory (default: encoded from `genesis`)."""
         super().__init__(app, genesis, priv_key, mempool, halt_height=halt_height, log=log)
         self._app_state_bytes = app_state_bytes
-        self._chain_initialised = False
         self.timeout_commit_ms = timeout_commit_ms
         self.create_empty_blocks = create_empty_blocks
         self.create_empty_blocks_interval_ms = create_empty_blocks_interval_ms
@@ -129,14 +128,11 @@ class EmbeddedEngine(BlockEngine):
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def bootstrap(self) -> None:
+    def _bootstrap(self) -> None:
         """InitChain on a fresh home, or check that the stored chain and state agree."""
         stored = self._stored_height()
         if stored == 0:
-            # Node.open() bootstraps and start() does again: InitChain (minutes for a big
-            # genesis) runs once per engine.
-            if not self._chain_initialised:
-                self._init_chain()
+            self._init_chain()
         else:
             last = self.blocks.block(stored)
             assert last is not None
@@ -178,7 +174,6 @@ class EmbeddedEngine(BlockEngine):
         self._genesis_vals = _sorted_set(vals, self.priv_key.address)
         self._genesis_app_hash = response.app_hash
         self.last_block_time_ns = 0
-        self._chain_initialised = True
 
     def stop(self, timeout: float = 30.0) -> None:
         self._wake.set()  # out of the wait for the next block

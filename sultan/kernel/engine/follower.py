@@ -140,7 +140,7 @@ class FollowerEngine(BlockEngine):
         self.consensus_params = consensus_params_proto(genesis)
         self._last_problem = ""
 
-    def bootstrap(self) -> None:
+    def _bootstrap(self) -> None:
         stored = self._stored_height()
         if stored == 0:
             raise EngineStateError("a follower starts from a state-synced store (it is empty)")

@@ -191,11 +191,7 @@ class CommittedState:
         before = _BE64.pack(version - 1)
         written = sorted(change_map.items())
         escaped = [escape_key(key) for key, _ in written]
-        seek_many = getattr(self.db, "seek_prev_many", None)  # absent on snapshots' in-memory DB
-        if seek_many is not None:
-            prevs = seek_many("history", [esc + before for esc in escaped])
-        else:
-            prevs = [self.db.seek_prev("history", esc + before) for esc in escaped]
+        prevs = self.db.seek_prev_many("history", [esc + before for esc in escaped])
         for (key, value), esc, prev in zip(written, escaped, prevs, strict=True):
             if prev is not None and len(prev[0]) == len(esc) + 8 and prev[0].startswith(esc):
                 ops.append(("obsolete", ver + prev[0], b""))
