@@ -26,6 +26,16 @@ def machine() -> str:
     return f"{cores} cores ({cpu_model()}), Python {platform.python_version()}"
 
 
+def proc_memory(pid: int) -> dict[str, float]:
+    """VmRSS (now) and VmHWM (peak) of process `pid`, in MiB, from /proc (Linux)."""
+    out: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            out[name] = int(rest.split()[0]) / 1024
+    return out
+
+
 def size_label(count: int) -> str:
     """10000 -> "10k", 1000000 -> "1m": how result names carry a state size."""
     return f"{count // 1_000_000}m" if count % 1_000_000 == 0 else f"{count // 1000}k"

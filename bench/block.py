@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import sys
 import time
@@ -28,21 +27,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._results import machine, save, size_label  # noqa: E402
+from bench._results import machine, proc_memory, save, size_label  # noqa: E402
 
 CHAIN_ID = "bench-1"
 DENOM = "usultan"
 
 
 def rss_mib() -> float:
-    """Current resident set size (not the peak) from /proc."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's current resident set size (not the peak)."""
+    return proc_memory(os.getpid())["VmRSS"]
 
 
 def genesis(addresses: list[str]) -> dict[str, Any]:
@@ -72,13 +65,10 @@ def genesis(addresses: list[str]) -> dict[str, Any]:
 
 
 class Accounts:
-    """N deterministic keys; keys are derived lazily (only senders need a private key)."""
+    """N deterministic keys (each derived on first use) and the senders' next sequences."""
 
     def __init__(self, count: int) -> None:
-        from sultan.kernel.address import AddressCodec
-
         self.count = count
-        self.codec = AddressCodec("sultan")
         self._wallets: dict[int, Any] = {}
         self.sequences: dict[int, int] = {}
 
@@ -144,7 +134,6 @@ def run(accounts: int, txs_per_block: int, blocks: int, checktx: int) -> dict[st
     started = time.perf_counter()
     addresses = [people.address(i) for i in range(accounts)]
     print(f"  {time.perf_counter() - started:.1f} s", flush=True)
-    rss_start = rss_mib()
     print(f"InitChain with {accounts:,} funded accounts ...", flush=True)
     started = time.perf_counter()
     sigcache.CACHE.clear()
@@ -217,7 +206,6 @@ def run(accounts: int, txs_per_block: int, blocks: int, checktx: int) -> dict[st
                     raise SystemExit(f"CheckTx failed: {response.code} {response.log}")
             out["checktx_per_s"] = len(txs) / (time.perf_counter() - started)
             out["checktx_txs"] = len(txs)
-    out["rss_start_mib"] = rss_start
     return out
 
 

@@ -25,20 +25,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._results import machine, save, size_label  # noqa: E402
+from bench._results import machine, proc_memory, save, size_label  # noqa: E402
 
 CHAIN_ID = "memory-1"
 BLOCKS_AFTER_START = 5
-
-
-def proc_memory(pid: int) -> dict[str, float]:
-    """VmRSS (now) and VmHWM (peak) of `pid`, in MiB."""
-    out: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, rest = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            out[name] = int(rest.split()[0]) / 1024
-    return out
 
 
 def dir_bytes(path: Path) -> int:
