@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     conditions = (
         "blocks of 50% updates, 40% inserts, 10% deletes, 32-byte values, one store of N keys "
         f"among {len(STORES)}, keep_recent={KEEP_RECENT}, fsync'd RocksDB batch, LSM "
-        f"compacted after loading, hashlib SHA-256, median of {args.runs} blocks after 2 warm-up blocks, "
+        f"compacted after loading, node hashes by the C core, median of {args.runs} blocks after 2 warm-up blocks, "
         f"{os.cpu_count()}-core machine shared with other work"
     )
     print(f"state commit cost per written key — {conditions}")

@@ -10,8 +10,8 @@
  *
  * ABI
  *   Plain C, stable: functions take and return only fixed-width integers, size_t and
- *   pointers to bytes or size_t. SULTAN_CRYPTO_ABI_VERSION changes only when an existing
- *   signature or meaning changes; new functions and new flag bits do not change it.
+ *   pointers to bytes, size_t or int32_t. SULTAN_CRYPTO_ABI_VERSION changes only when an
+ *   existing signature or meaning changes; new functions and new flag bits do not change it.
  *
  * Conventions (every function)
  *   - Returns an error code (below); SULTAN_SUCCESS is 0. Nothing aborts the process, prints,
@@ -157,6 +157,45 @@ SULTAN_API int sultan_merkle_proofs(const uint8_t *data, size_t data_len, const 
                          size_t leaf_hashes_out_len, uint8_t *aunts_out, size_t aunts_out_len,
                          size_t depth, uint8_t *aunt_counts_out, size_t aunt_counts_out_len,
                          uint32_t threads);
+
+/* ---- the state tree's new nodes (docs/state.md) ------------------------------------------ */
+
+#define SULTAN_SMT_REF_SIZE 41      /* a child reference: kind || be64(version) || hash */
+#define SULTAN_SMT_MAX_NODE_SIZE 83 /* an inner node: 0x02 || two references */
+
+/*
+ * Hash a commit's new nodes of one store's sparse Merkle tree, and encode its new inner
+ * nodes, in one call. A child reference, as a parent stores it, is one byte 0x00 (an empty
+ * subtree, whose hash is 32 zero bytes) or 41 bytes: kind (0x01 leaf, 0x02 inner) ||
+ * be64(version) || hash.
+ *   program:   3 x count int32 (program_len == 3 x count); node i is (tag, a, b), and a
+ *              node's children come before it:
+ *              tag 0, a new leaf: digest SHA-256(0x00 || A || B), A and B the hashes of
+ *                literals a and b (sha256(key) and sha256(value)); no bytes are encoded.
+ *              tag 1, a new inner node: digest SHA-256(0x01 || hash(a) || hash(b)); its
+ *                encoding is 0x02 || ref(a) || ref(b).
+ *              An operand j >= 0 is node j (j < i; only inner nodes take nodes): its
+ *              reference is kind (0x01 for a leaf, 0x02 for an inner node) || `version` ||
+ *              its digest. An operand j < 0 is literal -j - 1.
+ *   refs:      literals, 41 bytes each (refs_len a multiple of 41): a reference as above
+ *              (kind 0x00 = empty: the rest is ignored and it encodes as the single byte
+ *              0x00), or, for a leaf's operands, any 9 bytes followed by the 32-byte hash.
+ *   version:   the 8 bytes (be64) of the commit's version; version_len == 8
+ *   digests_out:       count x 32 bytes, node i's digest at i x 32
+ *   nodes_out:         the inner nodes' encodings one after another, in program order;
+ *                      nodes_out_len >= count x SULTAN_SMT_MAX_NODE_SIZE
+ *   node_lengths_out:  count bytes: node i's encoding length (0 for a leaf)
+ * The whole program is checked before the first node is hashed. Runs on the calling thread
+ * (each node may depend on the ones before it).
+ * Errors: NULL_POINTER, INVALID_PARAMETER (lengths; a tag other than 0 or 1; an operand
+ *         naming a later node, itself, a missing literal, or a node under a leaf; an inner
+ *         node's literal of unknown kind; count > INT32_MAX), INTERNAL_ERROR.
+ */
+SULTAN_API int sultan_smt_nodes(const int32_t *program, size_t program_len, const uint8_t *refs,
+                                size_t refs_len, const uint8_t *version, size_t version_len,
+                                size_t count, uint8_t *digests_out, size_t digests_out_len,
+                                uint8_t *nodes_out, size_t nodes_out_len,
+                                uint8_t *node_lengths_out, size_t node_lengths_out_len);
 
 /* ---- signatures -------------------------------------------------------------------------- */
 

@@ -325,6 +325,124 @@ static void test_merkle_rejects_bad_arguments(void) {
     CHECK(counts[0] == 0);
 }
 
+/* ---- the state tree's new nodes ---------------------------------------------------------- */
+
+/* SHA-256(tag || a || b), through the reference digest. */
+static void node_ref(uint8_t tag, const uint8_t a[32], const uint8_t b[32], uint8_t out[32]) {
+    uint8_t buf[65];
+    buf[0] = tag;
+    memcpy(buf + 1, a, 32);
+    memcpy(buf + 33, b, 32);
+    sha256_ref(buf, 65, out);
+}
+
+static int smt_nodes(const int32_t *program, size_t count, const uint8_t *refs, size_t nrefs,
+                     uint8_t *digests, uint8_t *nodes, uint8_t *lengths) {
+    static const uint8_t version[8] = {0, 0, 0, 0, 0, 0, 0, 7};
+    return sultan_smt_nodes(program, 3 * count, refs, nrefs * 41, version, 8, count, digests,
+                            count * 32, nodes, count * SULTAN_SMT_MAX_NODE_SIZE, lengths, count);
+}
+
+static void test_smt_nodes_match_definition(void) {
+    /* Literals: 0 empty; 1, 2 a leaf's sha256(key), sha256(value); 3 a stored inner node's
+     * reference (version 5). Program: the new leaf; an inner node over it and the empty
+     * subtree; the root over the stored node and that inner node. */
+    uint8_t refs[4 * 41] = {0};
+    for (size_t i = 41; i < sizeof refs; i++)
+        refs[i] = (uint8_t)(i * 7 + 1);
+    refs[3 * 41] = 0x02;
+    memcpy(refs + 3 * 41 + 1, "\0\0\0\0\0\0\0\5", 8);
+    const int32_t program[] = {0, -2, -3, 1, 0, -1, 1, -4, 1};
+    uint8_t digests[3 * 32], nodes[3 * 83], lengths[3], want[3 * 32], zero[32] = {0};
+    CHECK_RC(smt_nodes(program, 3, refs, 4, digests, nodes, lengths), SULTAN_SUCCESS);
+    node_ref(0, refs + 41 + 9, refs + 82 + 9, want);
+    node_ref(1, want, zero, want + 32);
+    node_ref(1, refs + 3 * 41 + 9, want + 32, want + 64);
+    CHECK(memcmp(digests, want, sizeof want) == 0);
+    CHECK(lengths[0] == 0 && lengths[1] == 43 && lengths[2] == 83);
+    /* Node 1: 0x02 || leaf ref (kind 1, version 7, its digest) || 0x00. */
+    uint8_t first[43] = {0x02, 0x01, 0, 0, 0, 0, 0, 0, 0, 7};
+    memcpy(first + 10, want, 32);
+    first[42] = 0x00;
+    CHECK(memcmp(nodes, first, 43) == 0);
+    /* Node 2: 0x02 || the stored node's reference as given || node 1's (kind 2, version 7). */
+    uint8_t second[83] = {0x02};
+    memcpy(second + 1, refs + 3 * 41, 41);
+    memcpy(second + 42, "\x02\0\0\0\0\0\0\0\x07", 9);
+    memcpy(second + 51, want + 32, 32);
+    CHECK(memcmp(nodes + 43, second, 83) == 0);
+    /* Nothing to do: only the version is required. */
+    static const uint8_t version[8] = {0};
+    CHECK_RC(sultan_smt_nodes(NULL, 0, NULL, 0, version, 8, 0, NULL, 0, NULL, 0, NULL, 0),
+             SULTAN_SUCCESS);
+}
+
+static void test_smt_nodes_reject_bad_programs(void) {
+    uint8_t refs[3 * 41] = {0}, digests[64], nodes[2 * 83], lengths[2];
+    refs[41] = 0x01;
+    static const uint8_t version[8] = {0};
+    const int32_t ok[] = {1, -1, -2};
+    CHECK_RC(sultan_smt_nodes(ok, 3, refs, 123, NULL, 8, 1, digests, 32, nodes, 83, lengths, 1),
+             SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_smt_nodes(NULL, 3, refs, 123, version, 8, 1, digests, 32, nodes, 83, lengths,
+                              1),
+             SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_smt_nodes(ok, 3, NULL, 123, version, 8, 1, digests, 32, nodes, 83, lengths,
+                              1),
+             SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_smt_nodes(ok, 3, refs, 123, version, 8, 1, digests, 32, NULL, 83, lengths, 1),
+             SULTAN_NULL_POINTER);
+    CHECK_RC(smt_nodes(ok, 1, refs, 3, digests, nodes, lengths), SULTAN_SUCCESS);
+    /* Lengths: program, literals, version, each output. */
+    CHECK_RC(sultan_smt_nodes(ok, 2, refs, 123, version, 8, 1, digests, 32, nodes, 83, lengths,
+                              1),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_smt_nodes(ok, 3, refs, 122, version, 8, 1, digests, 32, nodes, 83, lengths,
+                              1),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_smt_nodes(ok, 3, refs, 123, version, 7, 1, digests, 32, nodes, 83, lengths,
+                              1),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_smt_nodes(ok, 3, refs, 123, version, 8, 1, digests, 31, nodes, 83, lengths,
+                              1),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_smt_nodes(ok, 3, refs, 123, version, 8, 1, digests, 32, nodes, 82, lengths,
+                              1),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_smt_nodes(ok, 3, refs, 123, version, 8, 1, digests, 32, nodes, 83, lengths,
+                              0),
+             SULTAN_INVALID_PARAMETER);
+    /* Operands: itself, a later node, a missing literal, the most negative int32, a node
+     * under a leaf; tags other than 0 and 1; an inner node's literal of unknown kind. */
+    const int32_t self[] = {1, 0, -1};
+    const int32_t later[] = {1, -1, 1, 1, -1, -2};
+    const int32_t missing[] = {1, -1, -4};
+    const int32_t lowest[] = {1, -1, INT32_MIN};
+    const int32_t under_leaf[] = {0, -1, -2, 0, 0, -1};
+    const int32_t tag2[] = {2, -1, -2};
+    const int32_t tag_neg[] = {-1, -1, -2};
+    CHECK_RC(smt_nodes(self, 1, refs, 3, digests, nodes, lengths), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(smt_nodes(later, 2, refs, 3, digests, nodes, lengths), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(smt_nodes(missing, 1, refs, 3, digests, nodes, lengths), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(smt_nodes(lowest, 1, refs, 3, digests, nodes, lengths), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(smt_nodes(under_leaf, 2, refs, 3, digests, nodes, lengths),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(smt_nodes(tag2, 1, refs, 3, digests, nodes, lengths), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(smt_nodes(tag_neg, 1, refs, 3, digests, nodes, lengths), SULTAN_INVALID_PARAMETER);
+    refs[82] = 0x03;
+    const int32_t bad_kind[] = {1, -1, -3};
+    CHECK_RC(smt_nodes(bad_kind, 1, refs, 3, digests, nodes, lengths), SULTAN_INVALID_PARAMETER);
+    const int32_t leaf_any_kind[] = {0, -3, -3};
+    CHECK_RC(smt_nodes(leaf_any_kind, 1, refs, 3, digests, nodes, lengths), SULTAN_SUCCESS);
+    /* A count whose program would overflow is refused before the program is read. */
+    CHECK_RC(sultan_smt_nodes(ok, 3, refs, 123, version, 8, (size_t)INT32_MAX + 1, digests, 32,
+                              nodes, 83, lengths, 1),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_smt_nodes(ok, 3, refs, 123, version, 8, SIZE_MAX / 2, digests, 32, nodes, 83,
+                              lengths, 1),
+             SULTAN_INVALID_PARAMETER);
+}
+
 /* ---- secp256k1 ---------------------------------------------------------------------------- */
 
 static const char *ORDER_HEX = "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141";
@@ -560,6 +678,8 @@ int main(void) {
     RUN(test_merkle_cometbft_vectors);
     RUN(test_merkle_roots_and_proofs_match_definition);
     RUN(test_merkle_rejects_bad_arguments);
+    RUN(test_smt_nodes_match_definition);
+    RUN(test_smt_nodes_reject_bad_programs);
     RUN(test_secp256k1_verify);
     RUN(test_secp256k1_batch_threads_agree);
     RUN(test_ed25519_rfc8032_vectors);

@@ -1,24 +1,25 @@
 """SHA-256 for the state commitment: the one place the Merkle code gets its hashing from.
 
-Every hash of the state tree (SMT leaves and inner nodes, key and value prehashes, the
-multistore's simple Merkle tree) goes through these functions, so swapping the backend
-(e.g. for the batch entry points of the C crypto core in `native/`) is a change here only.
+Every hash of the state tree that is not a node (key and value prehashes, proof checks) and
+of the multistore's simple Merkle tree goes through these functions, which call the C crypto
+core (`native/`); the state tree's nodes are hashed by the core's node-hash programs
+(`native.hash_nodes`, one call per commit of a store).
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
+from collections.abc import Sequence
+
+from sultan.kernel.crypto import native
 
 DIGEST_SIZE = 32
-_sha256 = hashlib.sha256
 
 
 def sha256(data: bytes) -> bytes:
     """SHA-256 of `data` (32 bytes)."""
-    return _sha256(data).digest()
+    return native.sha256(data)
 
 
-def sha256_many(items: Iterable[bytes]) -> list[bytes]:
-    """SHA-256 of each item, in order (the batch shape the crypto core exposes)."""
-    return [_sha256(item).digest() for item in items]
+def sha256_many(items: Sequence[bytes]) -> list[bytes]:
+    """SHA-256 of each item, in order, in one call of the crypto core."""
+    return native.sha256_many(items)

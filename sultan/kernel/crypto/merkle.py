@@ -115,15 +115,7 @@ def map_proof(entries: dict[bytes, bytes], key: bytes) -> list[tuple[bool, bytes
 
 
 # -- the sparse Merkle tree of each module store (ICS-23 SmtSpec hashing) -----------------------
+# Its leaves are sha256(0x00 || sha256(key) || sha256(value)) and its inner nodes
+# sha256(0x01 || left || right); the crypto core hashes them (`native.smt_nodes`, from smt.py).
 
 SMT_EMPTY = bytes(32)  # the hash of an empty subtree (SmtSpec's empty_child)
-
-
-def smt_leaf_hash(key_hash: bytes, value_hash: bytes) -> bytes:
-    """sha256(0x00 || sha256(key) || sha256(value)): SmtSpec's leaf, no length prefixes."""
-    return sha256(LEAF_PREFIX + key_hash + value_hash)
-
-
-def smt_inner_hash(left: bytes, right: bytes) -> bytes:
-    """sha256(0x01 || left || right), an empty child being 32 zero bytes."""
-    return sha256(INNER_PREFIX + left + right)

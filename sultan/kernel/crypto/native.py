@@ -53,6 +53,7 @@ __all__ = [
     "secp256k1_verify_status",
     "sha256",
     "sha256_many",
+    "smt_nodes",
     "version",
 ]
 
@@ -264,6 +265,58 @@ def sha256_many(items: Sequence[bytes], *, threads: int = 0) -> list[bytes]:
 def sha256(data: bytes) -> bytes:
     """SHA-256 of one input (a batch of one)."""
     return sha256_many([data], threads=1)[0]
+
+
+SMT_REF_SIZE = int(lib.SULTAN_SMT_REF_SIZE)
+SMT_MAX_NODE_SIZE = int(lib.SULTAN_SMT_MAX_NODE_SIZE)
+
+
+@_instrumented("sultan_smt_nodes")
+def smt_nodes(program: array, refs: bytes | bytearray, version: bytes) -> tuple[bytes, list[bytes]]:
+    """Hash a commit's new state-tree nodes and encode the inner ones (`sultan_smt_nodes` in
+    the header, which defines the program): (digests, encodings).
+
+    `program` is an ``array("i")`` of (tag, a, b) triples; `refs` the 41-byte literals
+    concatenated; `version` be64. `digests` holds node i's digest at [32 i, 32 i + 32);
+    `encodings` the inner nodes' bytes, in program order. A malformed program raises
+    InvalidParameterError and hashes nothing.
+    """
+    fn = "sultan_smt_nodes"
+    if not isinstance(program, array) or program.typecode != "i" or program.itemsize != 4:
+        raise InvalidParameterError(fn, "the program must be an array('i') of int32")
+    if not isinstance(refs, bytes | bytearray) or not isinstance(version, bytes):
+        raise TypeError(f"{fn}: refs and version must be bytes")
+    if not program:
+        return b"", []
+    count = len(program) // 3  # a length that is not 3 x count is refused by the core
+    digests = ffi.new("uint8_t[]", max(count, 1) * SHA256_SIZE)
+    nodes = ffi.new("uint8_t[]", max(count, 1) * SMT_MAX_NODE_SIZE)
+    lengths = ffi.new("uint8_t[]", max(count, 1))
+    _check(
+        lib.sultan_smt_nodes(
+            ffi.from_buffer("int32_t[]", program),
+            len(program),
+            ffi.from_buffer("uint8_t[]", refs) if refs else ffi.NULL,
+            len(refs),
+            ffi.from_buffer("uint8_t[]", version),
+            len(version),
+            count,
+            digests,
+            count * SHA256_SIZE,
+            nodes,
+            count * SMT_MAX_NODE_SIZE,
+            lengths,
+            count,
+        ),
+        fn,
+    )
+    # A leaf's length is 0 and an inner node's at least 43: what remains are the inner nodes'.
+    sizes = ffi.buffer(lengths, count)[:].replace(b"\x00", b"")
+    encoded = ffi.buffer(nodes)
+    encodings = [
+        encoded[end - size : end] for end, size in zip(accumulate(sizes), sizes, strict=True)
+    ]
+    return ffi.buffer(digests, count * SHA256_SIZE)[:], encodings
 
 
 @_instrumented("sultan_merkle_root")

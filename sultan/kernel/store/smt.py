@@ -4,7 +4,8 @@ The tree is binary over the 256 bits of sha256(key), most significant bit first 
 goes left), with shortcut leaves: a subtree holding one key is that key's leaf, a subtree
 holding none is the empty hash (32 zero bytes). Its root is therefore a function of the
 store's contents only — never of insertion order or history — and its hashing is exactly
-ICS-23's `SmtSpec` (see `merkle.smt_leaf_hash` / `smt_inner_hash`, docs/state.md).
+ICS-23's `SmtSpec` (docs/state.md); the C crypto core computes every node hash
+(`native.smt_nodes`, one call per store per commit).
 
 Persistence (column family `smt`, layout in docs/state.md): every node is written once,
 under the version that created it and its position (depth + path bits); a parent stores
@@ -19,12 +20,15 @@ single atomic batch.
 from __future__ import annotations
 
 import struct
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from typing import Any
 
+from sultan.kernel.crypto import native
 from sultan.kernel.crypto.hashing import sha256, sha256_many
-from sultan.kernel.crypto.merkle import SMT_EMPTY, smt_inner_hash, smt_leaf_hash
+from sultan.kernel.crypto.merkle import SMT_EMPTY
 from sultan.kernel.store import ics23
 from sultan.kernel.store.db import Database, WriteOp
 from sultan.pb.cosmos.ics23.v1 import proofs_pb2 as pb
@@ -44,6 +48,10 @@ _KEY_PARTS = [(256 - d, -d & 7, (d + 7) >> 3, _DEPTHS[d]) for d in range(257)]
 Ref = tuple[int, int, bytes]
 EMPTY_REF: Ref = (EMPTY, 0, SMT_EMPTY)
 EMPTY_ENC = b"\x00"  # encode_ref(EMPTY_REF)
+# Literals of the crypto core's node program (native.smt_nodes): the empty child, and the
+# padding before a leaf's key or value hash.
+_EMPTY_LITERAL = bytes(41)
+_LEAF_PAD = bytes(9)
 # A change to apply: (int(sha256(key)), sha256(key), key, sha256(value) or None to delete).
 _Item = tuple[int, bytes, bytes, bytes | None]
 
@@ -242,7 +250,9 @@ class SparseMerkleTree:
         result = batch.update(root_enc, 0, 0, len(items)) if items else root_enc
         if result is root_enc or (root_enc == EMPTY_ENC and result == EMPTY_ENC):
             return root, batch.ops
-        new_root = decode_ref(batch.place(result, 0) if type(result) is tuple else result)[0]
+        if type(result) is tuple:
+            result = batch.place(result, 0)
+        new_root = decode_ref(batch.finish(result))[0]
         batch.ops.append((NODES_CF, self.root_key(version), encode_ref(new_root)))
         if entry_version is not None:
             batch.ops.append((STALE_CF, _BE64.pack(version) + self.root_key(entry_version), b""))
@@ -342,9 +352,15 @@ class _Batch:
 
     Works on encoded child references (the bytes a parent stores: b"\\x00", or kind +
     be64(version) + hash) so an unchanged sibling is copied into its new parent as the
-    slice it was read as, never decoded and re-encoded. A leaf whose depth is not settled
-    yet (it may still move up) is a tuple (key-hash int, key-hash, key, value-hash, leaf
-    hash). A subtree that did not change comes back as the very object passed in.
+    slice it was read as, never decoded and re-encoded. A subtree that did not change comes
+    back as the very object passed in.
+
+    New nodes are hashed by the crypto core, all in one call at the end (`finish`,
+    `native.smt_nodes`): until then a new node is an int, its index in the program handed
+    to the core (tag 0 for a leaf, 1 for an inner node), and a new inner node's bytes —
+    which hold its children's hashes, so the core encodes them — wait for that call, their
+    keys in `deferred`. A leaf whose depth is not settled yet (it may still move up) is a
+    tuple (key-hash int, key-hash, key, value-hash, leaf hash: program index or known bytes).
     """
 
     def __init__(
@@ -368,6 +384,14 @@ class _Batch:
         self._cache = cache
         self._cache_depth = cache.max_depth
         self._delta = delta
+        # The core's program: (tag, a, b) per new node. Literals are 41-byte child
+        # references (or 9 ignored bytes + a hash, for a leaf), concatenated (one buffer, not
+        # an object each: an InitChain makes millions); literal 0 is the empty child.
+        self.program = array("i")
+        self.literals = bytearray(_EMPTY_LITERAL)
+        # New inner nodes' keys and depths, in program order.
+        self.deferred: list[bytes] = []
+        self.deferred_depths: list[int] = []
 
     def key(self, vbytes: bytes, depth: int, path: int) -> bytes:
         """SparseMerkleTree.node_key with the version already packed."""
@@ -401,6 +425,62 @@ class _Batch:
         self.ops.append((NODES_CF, node_key, raw))
         if depth < self._cache_depth and self._delta is not None:
             self._delta.fresh.append((node_key, raw))
+
+    # -- the core's program -------------------------------------------------------------
+
+    def leaf_hash(self, key_hash: bytes, value_hash: bytes) -> int:
+        """A new leaf's hash, as a program index."""
+        index = len(self.program) // 3
+        literals = self.literals
+        literals += _LEAF_PAD
+        literals += key_hash
+        literals += _LEAF_PAD
+        literals += value_hash
+        last = len(literals) // 41
+        self.program.extend((0, 1 - last, -last))
+        return index
+
+    def operand(self, child: Any) -> int:
+        """A settled child (program index or encoded reference) as a program operand."""
+        if type(child) is int:
+            return child  # type: ignore[no-any-return]
+        if len(child) == 1:
+            return -1  # the empty child
+        if len(child) != 41:
+            raise ValueError(f"corrupt SMT node reference ({len(child)} bytes)")
+        self.literals += child
+        return -(len(self.literals) // 41)
+
+    def inner(self, node_key: bytes, depth: int, left: Any, right: Any) -> int:
+        """A new inner node over two settled children; written by `finish`."""
+        index = len(self.program) // 3
+        self.program.extend((1, self.operand(left), self.operand(right)))
+        self.deferred.append(node_key)
+        self.deferred_depths.append(depth)
+        return index
+
+    def finish(self, root: Any) -> bytes:
+        """Hash the new nodes and write the inner ones (one core call); the root's reference."""
+        program = self.program
+        digests, raws = native.smt_nodes(program, self.literals, self.vbytes)
+        keys = self.deferred
+        if len(raws) != len(keys):
+            raise AssertionError("the crypto core encoded a different number of inner nodes")
+        self.ops.extend(zip(repeat(NODES_CF), keys, raws, strict=False))
+        delta = self._delta
+        if delta is not None and self._cache_depth:
+            cache_depth = self._cache_depth
+            delta.fresh.extend(
+                (key, raw)
+                for key, raw, depth in zip(keys, raws, self.deferred_depths, strict=True)
+                if depth < cache_depth
+            )
+        if type(root) is not int:
+            return root  # type: ignore[no-any-return]
+        prefix = self._inner_prefix if program[3 * root] else self._leaf_prefix
+        return prefix + digests[32 * root : 32 * root + 32]
+
+    # -- the walk -------------------------------------------------------------------------
 
     def update(self, enc: bytes, depth: int, lo: int, hi: int) -> Any:
         """The subtree at (depth, path of items[lo:hi]) after applying items[lo:hi] (lo < hi)."""
@@ -461,7 +541,7 @@ class _Batch:
         if kind == EMPTY:
             if value_hash is None:
                 return start  # deleting an absent key
-            result = (path, key_hash, item[2], value_hash, smt_leaf_hash(key_hash, value_hash))
+            result = (path, key_hash, item[2], value_hash, self.leaf_hash(key_hash, value_hash))
         elif kind == LEAF:
             node_key = self.key(enc[1:9], depth, path)
             raw = self.read(node_key, depth)
@@ -473,7 +553,7 @@ class _Batch:
                 if value_hash is None:
                     result = EMPTY_ENC
                 else:
-                    leaf_hash = smt_leaf_hash(key_hash, value_hash)
+                    leaf_hash = self.leaf_hash(key_hash, value_hash)
                     result = (path, key_hash, item[2], value_hash, leaf_hash)
             else:
                 if value_hash is None:
@@ -489,31 +569,31 @@ class _Batch:
                 result = self.build(depth, pair)
         else:
             raise ValueError(f"corrupt SMT node reference (kind {kind})")
-        # The common step — both children settled and non-empty — is inlined: the new
-        # node's key is the replaced one's with this version, its bytes the two references.
+        # The common step — a new node below, a non-empty sibling — is inlined: the new
+        # node's key is the replaced one's with this version, its hash a program step.
         append = self.ops.append
         delta = self._delta
         cache_depth = self._cache_depth if delta is not None else 0
         stale_prefix = self._stale_prefix
         new_prefix = self._node_prefix + self.vbytes
         skip = len(new_prefix)
-        inner_prefix = self._inner_prefix
+        program, literals = self.program, self.literals
+        deferred, deferred_depths = self.deferred, self.deferred_depths
         for node_key, sibling, went_right in reversed(trail):
             depth -= 1
             append((STALE_CF, stale_prefix + node_key, b""))
             if depth < cache_depth:
                 delta.evicted.append(node_key)  # type: ignore[union-attr]
-            if type(result) is bytes and len(result) == 41 and len(sibling) == 41:
+            if type(result) is int and len(sibling) == 41:
+                literals += sibling
+                index = len(program) // 3
                 if went_right:
-                    raw = b"\x02" + sibling + result
-                    result = inner_prefix + smt_inner_hash(sibling[9:], result[9:])
+                    program.extend((1, -(len(literals) // 41), result))
                 else:
-                    raw = b"\x02" + result + sibling
-                    result = inner_prefix + smt_inner_hash(result[9:], sibling[9:])
-                new_key = new_prefix + node_key[skip:]
-                append((NODES_CF, new_key, raw))
-                if depth < cache_depth:
-                    delta.fresh.append((new_key, raw))  # type: ignore[union-attr]
+                    program.extend((1, result, -(len(literals) // 41)))
+                deferred.append(new_prefix + node_key[skip:])
+                deferred_depths.append(depth)
+                result = index
             elif went_right:
                 result = self.combine(depth, path, sibling, result)
             else:
@@ -546,7 +626,7 @@ class _Batch:
         if len(items) == 1:
             key_int, key_hash, key, value_hash = items[0]
             assert value_hash is not None
-            return (key_int, key_hash, key, value_hash, smt_leaf_hash(key_hash, value_hash))
+            return (key_int, key_hash, key, value_hash, self.leaf_hash(key_hash, value_hash))
         path = items[0][0]
         mid = bisect_left(items, (_split(path, depth),))
         return self.combine(
@@ -555,28 +635,25 @@ class _Batch:
 
     def combine(self, depth: int, path: int, left: Any, right: Any) -> Any:
         """The node at (depth, path) over two settled children; a lone leaf moves up."""
-        left_pending = type(left) is tuple
-        right_pending = type(right) is tuple
-        if not left_pending and left[0] == EMPTY:
-            if right_pending:
+        left_type, right_type = type(left), type(right)
+        if left_type is bytes and left[0] == EMPTY:
+            if right_type is tuple:
                 return right
-            if right[0] == EMPTY:
-                return EMPTY_ENC
-            if right[0] == LEAF:
-                return self.lift(right, depth + 1, path | (_TOP_BIT >> depth))
-        elif not right_pending and right[0] == EMPTY:
-            if left_pending:
+            if right_type is bytes:
+                if right[0] == EMPTY:
+                    return EMPTY_ENC
+                if right[0] == LEAF:
+                    return self.lift(right, depth + 1, path | (_TOP_BIT >> depth))
+        elif right_type is bytes and right[0] == EMPTY:
+            if left_type is tuple:
                 return left
-            if left[0] == LEAF:
+            if left_type is bytes and left[0] == LEAF:
                 return self.lift(left, depth + 1, path & ~(_TOP_BIT >> depth))
-        if left_pending:
+        if left_type is tuple:
             left = self.place(left, depth + 1)
-        if right_pending:
+        if right_type is tuple:
             right = self.place(right, depth + 1)
-        self.write(self.key(self.vbytes, depth, path), b"\x02" + left + right, depth)
-        return self._inner_prefix + smt_inner_hash(
-            left[9:] if len(left) > 1 else SMT_EMPTY, right[9:] if len(right) > 1 else SMT_EMPTY
-        )
+        return self.inner(self.key(self.vbytes, depth, path), depth, left, right)
 
     def lift(self, child: bytes, depth: int, path: int) -> Any:
         """A stored leaf about to move up: read it and mark it stale at its old place."""
@@ -586,9 +663,13 @@ class _Batch:
         key_hash = raw[1:33]
         return (int.from_bytes(key_hash, "big"), key_hash, raw[65:], raw[33:65], child[9:])
 
-    def place(self, node: Any, depth: int) -> bytes:
-        """Write a pending leaf at its final depth; returns its encoded reference."""
+    def place(self, node: Any, depth: int) -> Any:
+        """Write a pending leaf at its final depth (a leaf's bytes hold no hash, so at once);
+        returns it as a settled child: its program index, or its reference if its hash is
+        known (a stored leaf moved up)."""
         key_int, key_hash, key, value_hash, leaf_hash = node
         raw = b"\x01" + key_hash + value_hash + key
         self.write(self.key(self.vbytes, depth, key_int), raw, depth)
-        return self._leaf_prefix + leaf_hash  # type: ignore[no-any-return]
+        if type(leaf_hash) is int:
+            return leaf_hash
+        return self._leaf_prefix + leaf_hash
