@@ -2,10 +2,11 @@
  * sultan_crypto.h - the Sultan node's C crypto core.
  *
  * A small C library that batches the node's hot cryptographic work: SHA-256 of many inputs,
- * RFC-6962 Merkle roots and proofs (as CometBFT's crypto/merkle computes them), secp256k1
- * ECDSA verification (libsecp256k1) and ed25519 verification (OpenSSL libcrypto) of many
- * (public key, message, signature) triples with a result per item. It contains no
- * cryptographic primitive of its own: hashing and signature checks are the libraries'; this
+ * RFC-6962 Merkle roots and proofs (as CometBFT's crypto/merkle computes them), the state
+ * tree's node hashes, secp256k1 ECDSA verification (libsecp256k1) and ed25519 verification
+ * (OpenSSL libcrypto) of many (public key, message, signature) triples with a result per
+ * item; and signing with both, one message at a time. It contains no cryptographic
+ * primitive of its own: hashing, signing and signature checks are the libraries'; this
  * layer only checks arguments, assembles Merkle trees and spreads batches over threads.
  *
  * ABI
@@ -28,8 +29,9 @@
  *     are only read during the call; outputs are only written during the call. Strings
  *     returned by sultan_crypto_version / sultan_crypto_strerror are static; never free them.
  *   - Thread safety: every function may be called from any number of threads at once. The
- *     only global state is created once under pthread_once (a libsecp256k1 verification
- *     context and OpenSSL's SHA-256 implementation handle) and is read-only afterwards.
+ *     only global state is created once under pthread_once (a libsecp256k1 context,
+ *     randomized at creation for signing, and OpenSSL's SHA-256 implementation handle) and
+ *     is read-only afterwards.
  *     Input and output buffers must not be modified by another thread during a call.
  *   - Threads: batch functions take `threads`: 0 = as many as online CPUs (at most
  *     SULTAN_MAX_THREADS), 1 = the calling thread only, n = at most n. Worker threads are
@@ -74,8 +76,10 @@ extern "C" {
 #define SULTAN_SHA256_SIZE 32
 #define SULTAN_SECP256K1_PUBKEY_SIZE 33    /* compressed: 0x02/0x03 || x */
 #define SULTAN_SECP256K1_SIGNATURE_SIZE 64 /* r || s, big-endian */
+#define SULTAN_SECP256K1_SECKEY_SIZE 32    /* a scalar in [1, n - 1], big-endian */
 #define SULTAN_ED25519_PUBKEY_SIZE 32
 #define SULTAN_ED25519_SIGNATURE_SIZE 64
+#define SULTAN_ED25519_SEED_SIZE 32 /* RFC 8032's private key */
 #define SULTAN_MAX_THREADS 64
 
 /* ---- secp256k1 verification flags ------------------------------------------------------- */
@@ -227,6 +231,34 @@ SULTAN_API int sultan_ed25519_verify_batch(const uint8_t *pubkeys, size_t pubkey
                                 const size_t *msg_lengths, const uint8_t *sigs, size_t sigs_len,
                                 size_t count, uint32_t flags, uint8_t *results_out,
                                 size_t results_out_len, uint32_t threads);
+
+/* ---- signing ------------------------------------------------------------------------------ */
+/*
+ * One message at a time, for key holders: wallets and the CLI signing txs, a validator
+ * signing its own votes. Secret keys are only read during the call; the library keeps no
+ * copy (OpenSSL's internal copy of an ed25519 seed is cleansed when freed).
+ */
+
+/* The compressed public key (33 bytes) of a secp256k1 secret key. A key that is zero or
+ * not below the group order gives INVALID_PARAMETER. */
+SULTAN_API int sultan_secp256k1_public_key(const uint8_t *seckey, size_t seckey_len,
+                                           uint8_t *pubkey_out, size_t pubkey_out_len);
+
+/* The ECDSA signature r || s (64 bytes) of SHA-256(msg) — or of msg itself, 32 bytes, with
+ * SULTAN_SECP256K1_PREHASHED (the only flag) — with an RFC 6979 nonce: deterministic, and
+ * always low-S, so sultan_secp256k1_verify_batch accepts it without NORMALIZE_S. An
+ * invalid secret key gives INVALID_PARAMETER. */
+SULTAN_API int sultan_secp256k1_sign(const uint8_t *seckey, size_t seckey_len, const uint8_t *msg,
+                                     size_t msg_len, uint32_t flags, uint8_t *sig_out,
+                                     size_t sig_out_len);
+
+/* The ed25519 public key (32 bytes) of a 32-byte seed (RFC 8032). */
+SULTAN_API int sultan_ed25519_public_key(const uint8_t *seed, size_t seed_len,
+                                         uint8_t *pubkey_out, size_t pubkey_out_len);
+
+/* The RFC 8032 ed25519 signature (64 bytes, deterministic) of msg under a 32-byte seed. */
+SULTAN_API int sultan_ed25519_sign(const uint8_t *seed, size_t seed_len, const uint8_t *msg,
+                                   size_t msg_len, uint8_t *sig_out, size_t sig_out_len);
 
 #ifdef __cplusplus
 }

@@ -1,9 +1,12 @@
-/* Batch signature verification: secp256k1 ECDSA (libsecp256k1), ed25519 (OpenSSL). */
+/* Signatures: batch verification, and signing for key holders (wallets, a validator's own
+ * votes); secp256k1 ECDSA (libsecp256k1), ed25519 (OpenSSL). */
 #include <pthread.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <secp256k1.h>
 
 #include "internal.h"
@@ -26,10 +29,19 @@ static void secp_init(void) {
 #ifdef SECP256K1_CONTEXT_NONE
     secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
 #else
-    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_VERIFY);
+    secp256k1_context *ctx =
+        secp256k1_context_create(SECP256K1_CONTEXT_VERIFY | SECP256K1_CONTEXT_SIGN);
 #endif
     if (ctx == NULL)
         return;
+    /* Blinding for signing (side-channel protection); verification does not need it. */
+    uint8_t seed[32];
+    if (RAND_bytes(seed, sizeof seed) != 1 || !secp256k1_context_randomize(ctx, seed)) {
+        OPENSSL_cleanse(seed, sizeof seed);
+        secp256k1_context_destroy(ctx);
+        return;
+    }
+    OPENSSL_cleanse(seed, sizeof seed);
     /* libsecp256k1's default callbacks abort(); ours only record the event. */
     secp256k1_context_set_illegal_callback(ctx, secp_callback, NULL);
     secp256k1_context_set_error_callback(ctx, secp_callback, NULL);
@@ -238,4 +250,106 @@ int sultan_ed25519_verify_batch(const uint8_t *pubkeys, size_t pubkeys_len, cons
         return SULTAN_SUCCESS;
     sig_job job = {pubkeys, msgs, msg_offsets, msg_lengths, sigs, flags, results_out};
     return sc_parallel(ed25519_worker, &job, count, 4, 8, threads);
+}
+
+/* ---- signing (one at a time: key holders sign their own messages) -------------------------- */
+
+int sultan_secp256k1_public_key(const uint8_t *seckey, size_t seckey_len, uint8_t *pubkey_out,
+                                size_t pubkey_out_len) {
+    if (seckey == NULL || pubkey_out == NULL)
+        return SULTAN_NULL_POINTER;
+    if (seckey_len != SULTAN_SECP256K1_SECKEY_SIZE ||
+        pubkey_out_len < SULTAN_SECP256K1_PUBKEY_SIZE)
+        return SULTAN_INVALID_PARAMETER;
+    const secp256k1_context *ctx = secp_context();
+    if (ctx == NULL)
+        return SULTAN_INTERNAL_ERROR;
+    secp_illegal = 0;
+    secp256k1_pubkey pubkey;
+    size_t len = SULTAN_SECP256K1_PUBKEY_SIZE;
+    if (!secp256k1_ec_seckey_verify(ctx, seckey))
+        return secp_illegal ? SULTAN_INTERNAL_ERROR : SULTAN_INVALID_PARAMETER;
+    if (!secp256k1_ec_pubkey_create(ctx, &pubkey, seckey) ||
+        !secp256k1_ec_pubkey_serialize(ctx, pubkey_out, &len, &pubkey, SECP256K1_EC_COMPRESSED) ||
+        len != SULTAN_SECP256K1_PUBKEY_SIZE || secp_illegal)
+        return SULTAN_INTERNAL_ERROR;
+    return SULTAN_SUCCESS;
+}
+
+int sultan_secp256k1_sign(const uint8_t *seckey, size_t seckey_len, const uint8_t *msg,
+                          size_t msg_len, uint32_t flags, uint8_t *sig_out, size_t sig_out_len) {
+    if (seckey == NULL || sig_out == NULL || (msg_len > 0 && msg == NULL))
+        return SULTAN_NULL_POINTER;
+    if (seckey_len != SULTAN_SECP256K1_SECKEY_SIZE ||
+        sig_out_len < SULTAN_SECP256K1_SIGNATURE_SIZE || (flags & ~SULTAN_SECP256K1_PREHASHED) ||
+        ((flags & SULTAN_SECP256K1_PREHASHED) && msg_len != SULTAN_SHA256_SIZE))
+        return SULTAN_INVALID_PARAMETER;
+    const secp256k1_context *ctx = secp_context();
+    if (ctx == NULL)
+        return SULTAN_INTERNAL_ERROR;
+    secp_illegal = 0;
+    if (!secp256k1_ec_seckey_verify(ctx, seckey))
+        return secp_illegal ? SULTAN_INTERNAL_ERROR : SULTAN_INVALID_PARAMETER;
+    uint8_t digest[SULTAN_SHA256_SIZE];
+    if (flags & SULTAN_SECP256K1_PREHASHED) {
+        memcpy(digest, msg, SULTAN_SHA256_SIZE);
+    } else {
+        void *md = sc_md_ctx_new();
+        if (md == NULL)
+            return SULTAN_INTERNAL_ERROR;
+        int rc = sc_sha256_parts(md, msg_len ? msg : EMPTY, msg_len, NULL, 0, NULL, 0, digest);
+        sc_md_ctx_free(md);
+        if (rc != SULTAN_SUCCESS)
+            return rc;
+    }
+    /* A NULL nonce function is RFC 6979; libsecp256k1 always produces low-S signatures. */
+    secp256k1_ecdsa_signature sig;
+    int ok = secp256k1_ecdsa_sign(ctx, &sig, digest, seckey, NULL, NULL) &&
+             secp256k1_ecdsa_signature_serialize_compact(ctx, sig_out, &sig);
+    return ok && !secp_illegal ? SULTAN_SUCCESS : SULTAN_INTERNAL_ERROR;
+}
+
+/* An ed25519 key from its 32-byte seed (NULL: out of memory, ERR state cleared). */
+static EVP_PKEY *ed25519_key(const uint8_t *seed) {
+    EVP_PKEY *pkey =
+        EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, SULTAN_ED25519_SEED_SIZE);
+    ERR_clear_error();
+    return pkey;
+}
+
+int sultan_ed25519_public_key(const uint8_t *seed, size_t seed_len, uint8_t *pubkey_out,
+                              size_t pubkey_out_len) {
+    if (seed == NULL || pubkey_out == NULL)
+        return SULTAN_NULL_POINTER;
+    if (seed_len != SULTAN_ED25519_SEED_SIZE || pubkey_out_len < SULTAN_ED25519_PUBKEY_SIZE)
+        return SULTAN_INVALID_PARAMETER;
+    EVP_PKEY *pkey = ed25519_key(seed);
+    if (pkey == NULL)
+        return SULTAN_INTERNAL_ERROR;
+    size_t len = SULTAN_ED25519_PUBKEY_SIZE;
+    int ok = EVP_PKEY_get_raw_public_key(pkey, pubkey_out, &len) == 1 &&
+             len == SULTAN_ED25519_PUBKEY_SIZE;
+    EVP_PKEY_free(pkey); /* frees (and cleanses) OpenSSL's copy of the seed */
+    ERR_clear_error();
+    return ok ? SULTAN_SUCCESS : SULTAN_INTERNAL_ERROR;
+}
+
+int sultan_ed25519_sign(const uint8_t *seed, size_t seed_len, const uint8_t *msg, size_t msg_len,
+                        uint8_t *sig_out, size_t sig_out_len) {
+    if (seed == NULL || sig_out == NULL || (msg_len > 0 && msg == NULL))
+        return SULTAN_NULL_POINTER;
+    if (seed_len != SULTAN_ED25519_SEED_SIZE || sig_out_len < SULTAN_ED25519_SIGNATURE_SIZE)
+        return SULTAN_INVALID_PARAMETER;
+    EVP_PKEY *pkey = ed25519_key(seed);
+    if (pkey == NULL)
+        return SULTAN_INTERNAL_ERROR;
+    EVP_MD_CTX *mdctx = EVP_MD_CTX_new();
+    size_t len = SULTAN_ED25519_SIGNATURE_SIZE;
+    int ok = mdctx != NULL && EVP_DigestSignInit(mdctx, NULL, NULL, NULL, pkey) == 1 &&
+             EVP_DigestSign(mdctx, sig_out, &len, msg_len ? msg : EMPTY, msg_len) == 1 &&
+             len == SULTAN_ED25519_SIGNATURE_SIZE;
+    EVP_MD_CTX_free(mdctx);
+    EVP_PKEY_free(pkey);
+    ERR_clear_error();
+    return ok ? SULTAN_SUCCESS : SULTAN_INTERNAL_ERROR;
 }

@@ -655,6 +655,90 @@ static void test_ed25519_rfc8032_vectors(void) {
              SULTAN_SUCCESS);
 }
 
+/* ---- signing ------------------------------------------------------------------------------ */
+
+static void test_ed25519_sign_rfc8032_vectors(void) {
+    /* RFC 8032 section 7.1, tests 1-3: seed -> public key, and the signature of the message. */
+    const char *seeds[3] = {"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+                            "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+                            "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7"};
+    const char *pks[3] = {"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+                          "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+                          "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025"};
+    const char *sigs[3] = {
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701c"
+        "f9b46bd25bf5f0595bbe24655141438e7a100b",
+        "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0"
+        "f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+        "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f76098"
+        "4dc6594a7c15e9716ed28dc027beceea1ec40a"};
+    const uint8_t msgs[3] = {0x72, 0xaf, 0x82};
+    const uint8_t *msg[3] = {NULL, msgs, msgs + 1};
+    const size_t len[3] = {0, 1, 2};
+    for (int i = 0; i < 3; i++) {
+        uint8_t seed[32], pk[32], want_pk[32], sig[64], want_sig[64];
+        unhex(seeds[i], seed, 32);
+        unhex(pks[i], want_pk, 32);
+        unhex(sigs[i], want_sig, 64);
+        CHECK_RC(sultan_ed25519_public_key(seed, 32, pk, 32), SULTAN_SUCCESS);
+        CHECK(memcmp(pk, want_pk, 32) == 0);
+        CHECK_RC(sultan_ed25519_sign(seed, 32, msg[i], len[i], sig, 64), SULTAN_SUCCESS);
+        CHECK(memcmp(sig, want_sig, 64) == 0);
+    }
+    uint8_t seed[32] = {0}, out[64];
+    CHECK_RC(sultan_ed25519_sign(NULL, 32, NULL, 0, out, 64), SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_ed25519_sign(seed, 32, NULL, 1, out, 64), SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_ed25519_sign(seed, 32, NULL, 0, NULL, 64), SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_ed25519_sign(seed, 31, NULL, 0, out, 64), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_ed25519_sign(seed, 32, NULL, 0, out, 63), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_ed25519_public_key(seed, 33, out, 32), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_ed25519_public_key(seed, 32, out, 31), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_ed25519_public_key(seed, 32, NULL, 32), SULTAN_NULL_POINTER);
+}
+
+static void test_secp256k1_sign(void) {
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
+    const uint8_t msg[] = "sign doc bytes";
+    secp_item it; /* libsecp256k1 called directly: key 0x11 00.. 09, RFC 6979 signature */
+    secp_make(ctx, 9, msg, sizeof msg - 1, &it);
+    uint8_t sk[32] = {0x11}, pk[33], sig[64], again[64], r = 99;
+    sk[31] = 9;
+    CHECK_RC(sultan_secp256k1_public_key(sk, 32, pk, 33), SULTAN_SUCCESS);
+    CHECK(memcmp(pk, it.pk, 33) == 0);
+    CHECK_RC(sultan_secp256k1_sign(sk, 32, msg, sizeof msg - 1, 0, sig, 64), SULTAN_SUCCESS);
+    CHECK(memcmp(sig, it.sig, 64) == 0);
+    CHECK_RC(sultan_secp256k1_sign(sk, 32, it.digest, 32, SULTAN_SECP256K1_PREHASHED, again, 64),
+             SULTAN_SUCCESS);
+    CHECK(memcmp(sig, again, 64) == 0);
+    CHECK_RC(secp_one(pk, msg, sizeof msg - 1, sig, 0, &r), SULTAN_SUCCESS);
+    CHECK(r == SULTAN_VERIFY_VALID); /* low-S: accepted without NORMALIZE_S */
+    /* An empty message may come with a NULL pointer. */
+    CHECK_RC(sultan_secp256k1_sign(sk, 32, NULL, 0, 0, sig, 64), SULTAN_SUCCESS);
+    CHECK_RC(secp_one(pk, (const uint8_t *)"", 0, sig, 0, &r), SULTAN_SUCCESS);
+    CHECK(r == SULTAN_VERIFY_VALID);
+    /* Secret keys 0, n and all-ones are not keys. */
+    uint8_t bad[32] = {0};
+    CHECK_RC(sultan_secp256k1_sign(bad, 32, msg, 3, 0, sig, 64), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_secp256k1_public_key(bad, 32, pk, 33), SULTAN_INVALID_PARAMETER);
+    unhex(ORDER_HEX, bad, 32);
+    CHECK_RC(sultan_secp256k1_sign(bad, 32, msg, 3, 0, sig, 64), SULTAN_INVALID_PARAMETER);
+    memset(bad, 0xff, 32);
+    CHECK_RC(sultan_secp256k1_public_key(bad, 32, pk, 33), SULTAN_INVALID_PARAMETER);
+    /* Arguments. */
+    CHECK_RC(sultan_secp256k1_sign(NULL, 32, msg, 3, 0, sig, 64), SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_secp256k1_sign(sk, 32, NULL, 3, 0, sig, 64), SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_secp256k1_sign(sk, 32, msg, 3, 0, NULL, 64), SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_secp256k1_sign(sk, 31, msg, 3, 0, sig, 64), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_secp256k1_sign(sk, 32, msg, 3, 0, sig, 63), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_secp256k1_sign(sk, 32, msg, 3, SULTAN_SECP256K1_PREHASHED, sig, 64),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_secp256k1_sign(sk, 32, msg, 3, SULTAN_SECP256K1_NORMALIZE_S, sig, 64),
+             SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_secp256k1_public_key(sk, 32, pk, 32), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_secp256k1_public_key(sk, 32, NULL, 33), SULTAN_NULL_POINTER);
+    secp256k1_context_destroy(ctx);
+}
+
 static int tests_run = 0, tests_failed = 0;
 
 #define RUN(test)                                                                              \
@@ -683,6 +767,8 @@ int main(void) {
     RUN(test_secp256k1_verify);
     RUN(test_secp256k1_batch_threads_agree);
     RUN(test_ed25519_rfc8032_vectors);
+    RUN(test_ed25519_sign_rfc8032_vectors);
+    RUN(test_secp256k1_sign);
     printf("%d checks, %d failed\n", checks, failures);
     printf("%d passed, %d failed\n", tests_run - tests_failed, tests_failed);
     return failures ? 1 : 0;

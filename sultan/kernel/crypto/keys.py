@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sultan.kernel.crypto import native
 
@@ -67,17 +65,15 @@ def _check_len(data: bytes, size: int, what: str) -> None:
 
 
 class Ed25519PrivKey:
-    """An ed25519 signing key; `repr` never shows secret material."""
+    """An ed25519 signing key (RFC 8032, signed by the C crypto core); `repr` never shows
+    secret material."""
 
-    __slots__ = ("_seed", "_sk", "_pub")
+    __slots__ = ("_seed", "_pub")
 
     def __init__(self, seed: bytes) -> None:
         _check_len(seed, SEED_SIZE, "ed25519 seed")
         self._seed = bytes(seed)
-        self._sk = Ed25519PrivateKey.from_private_bytes(self._seed)
-        self._pub = self._sk.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
+        self._pub = native.ed25519_public_key(self._seed)
 
     @classmethod
     def generate(cls) -> Ed25519PrivKey:
@@ -122,7 +118,7 @@ class Ed25519PrivKey:
         return self._seed + self._pub
 
     def sign(self, msg: bytes) -> bytes:
-        return self._sk.sign(bytes(msg))
+        return native.ed25519_sign(self._seed, bytes(msg))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Ed25519PrivKey):

@@ -45,10 +45,14 @@ __all__ = [
     "NativeCryptoError",
     "NullPointerError",
     "abi_version",
+    "ed25519_public_key",
+    "ed25519_sign",
     "ed25519_verify_many",
     "merkle_proofs",
     "merkle_root",
     "merkle_root_from_leaf_hashes",
+    "secp256k1_public_key",
+    "secp256k1_sign",
     "secp256k1_verify_many",
     "secp256k1_verify_status",
     "sha256",
@@ -62,6 +66,8 @@ SECP256K1_PUBKEY_SIZE = int(lib.SULTAN_SECP256K1_PUBKEY_SIZE)
 SECP256K1_SIGNATURE_SIZE = int(lib.SULTAN_SECP256K1_SIGNATURE_SIZE)
 ED25519_PUBKEY_SIZE = int(lib.SULTAN_ED25519_PUBKEY_SIZE)
 ED25519_SIGNATURE_SIZE = int(lib.SULTAN_ED25519_SIGNATURE_SIZE)
+ED25519_SEED_SIZE = int(lib.SULTAN_ED25519_SEED_SIZE)
+SECP256K1_SECKEY_SIZE = int(lib.SULTAN_SECP256K1_SECKEY_SIZE)
 MAX_THREADS = int(lib.SULTAN_MAX_THREADS)
 
 # Per-item results of secp256k1_verify_status (the header's SULTAN_VERIFY_*).
@@ -577,3 +583,69 @@ def ed25519_verify_many(items: Sequence[Triple], *, threads: int = 0) -> list[bo
     for j, verdict in enumerate(verdicts):
         out[sent[j]] = verdict == valid
     return out
+
+
+# --- signing -----------------------------------------------------------------------------------
+
+
+def _secret(key: bytes, size: int, what: str, function: str) -> bytes:
+    if not isinstance(key, bytes | bytearray) or len(key) != size:
+        got = len(key) if isinstance(key, bytes | bytearray) else type(key).__name__
+        raise InvalidParameterError(function, f"{what} must be {size} bytes, got {got}")
+    return bytes(key)
+
+
+def _message(message: bytes, function: str) -> bytes:
+    if not isinstance(message, bytes | bytearray | memoryview):
+        raise TypeError(f"{function}: the message is {type(message).__name__}, not bytes")
+    return bytes(message)
+
+
+@_instrumented("sultan_secp256k1_public_key")
+def secp256k1_public_key(secret_key: bytes) -> bytes:
+    """The 33-byte compressed public key of a 32-byte secp256k1 secret key; a key that is
+    zero or not below the group order raises InvalidParameterError."""
+    fn = "sultan_secp256k1_public_key"
+    key = _secret(secret_key, SECP256K1_SECKEY_SIZE, "a secp256k1 secret key", fn)
+    out = ffi.new("uint8_t[]", SECP256K1_PUBKEY_SIZE)
+    _check(lib.sultan_secp256k1_public_key(key, len(key), out, SECP256K1_PUBKEY_SIZE), fn)
+    return ffi.buffer(out)[:]
+
+
+@_instrumented("sultan_secp256k1_sign")
+def secp256k1_sign(secret_key: bytes, message: bytes, *, prehashed: bool = False) -> bytes:
+    """r || s of SHA-256(`message`) (or of the 32-byte `message` itself when `prehashed`),
+    RFC 6979 and low-S: what Cosmos secp256k1 keys produce."""
+    fn = "sultan_secp256k1_sign"
+    key = _secret(secret_key, SECP256K1_SECKEY_SIZE, "a secp256k1 secret key", fn)
+    msg = _message(message, fn)
+    out = ffi.new("uint8_t[]", SECP256K1_SIGNATURE_SIZE)
+    flags = lib.SULTAN_SECP256K1_PREHASHED if prehashed else 0
+    _check(
+        lib.sultan_secp256k1_sign(
+            key, len(key), msg, len(msg), flags, out, SECP256K1_SIGNATURE_SIZE
+        ),
+        fn,
+    )
+    return ffi.buffer(out)[:]
+
+
+@_instrumented("sultan_ed25519_public_key")
+def ed25519_public_key(seed: bytes) -> bytes:
+    """The 32-byte ed25519 public key of a 32-byte seed (RFC 8032)."""
+    fn = "sultan_ed25519_public_key"
+    key = _secret(seed, ED25519_SEED_SIZE, "an ed25519 seed", fn)
+    out = ffi.new("uint8_t[]", ED25519_PUBKEY_SIZE)
+    _check(lib.sultan_ed25519_public_key(key, len(key), out, ED25519_PUBKEY_SIZE), fn)
+    return ffi.buffer(out)[:]
+
+
+@_instrumented("sultan_ed25519_sign")
+def ed25519_sign(seed: bytes, message: bytes) -> bytes:
+    """The RFC 8032 ed25519 signature (64 bytes) of `message` under a 32-byte seed."""
+    fn = "sultan_ed25519_sign"
+    key = _secret(seed, ED25519_SEED_SIZE, "an ed25519 seed", fn)
+    msg = _message(message, fn)
+    out = ffi.new("uint8_t[]", ED25519_SIGNATURE_SIZE)
+    _check(lib.sultan_ed25519_sign(key, len(key), msg, len(msg), out, ED25519_SIGNATURE_SIZE), fn)
+    return ffi.buffer(out)[:]

@@ -4,8 +4,9 @@ Signatures are 64 bytes r‖s. Verification enforces the low-S rule (s ≤ n/2),
 SDK does to make signatures non-malleable: the same tx cannot get a second valid encoding
 and hash. `verify` never raises: malformed keys or signatures simply do not verify.
 
-Verification runs in the C crypto core (`native.py`, libsecp256k1); `verify_many` checks a
-batch in one call over all cores. Signing and key derivation (wallets, tests) use coincurve.
+Verification, signing and public keys run in the C crypto core (`native.py`,
+libsecp256k1); `verify_many` checks a batch in one call over all cores. Only the ante's
+"is this a point on the curve" check parses keys with coincurve (the same libsecp256k1).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
-from coincurve import PrivateKey, PublicKey
+from coincurve import PublicKey
 
 from sultan.kernel.crypto import native
 
@@ -39,15 +40,14 @@ def sign(priv_key: bytes, message: bytes) -> bytes:
     """A deterministic (RFC 6979) low-S r‖s signature of sha256(`message`)."""
     if len(priv_key) != PRIVKEY_SIZE:
         raise ValueError(f"secp256k1 private key must be {PRIVKEY_SIZE} bytes")
-    # libsecp256k1 always produces low-S signatures; the recovery byte is dropped.
-    return bytes(PrivateKey(bytes(priv_key)).sign_recoverable(bytes(message))[:SIGNATURE_SIZE])
+    return native.secp256k1_sign(bytes(priv_key), bytes(message))
 
 
 def public_key(priv_key: bytes) -> bytes:
     """The 33-byte compressed public key of a 32-byte private key."""
     if len(priv_key) != PRIVKEY_SIZE:
         raise ValueError(f"secp256k1 private key must be {PRIVKEY_SIZE} bytes")
-    return bytes(PrivateKey(bytes(priv_key)).public_key.format(compressed=True))
+    return native.secp256k1_public_key(bytes(priv_key))
 
 
 def is_valid_public_key(pub_key: bytes) -> bool:
