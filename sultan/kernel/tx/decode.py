@@ -17,6 +17,7 @@ Every failure is `ErrTxDecode` (sdk code 2).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -109,6 +110,8 @@ def _wire_name(wire_type: int) -> str:
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
     """(value, new position); raises ErrTxDecode on truncation or over-long varints."""
+    if pos < len(data) and data[pos] < 0x80:
+        return data[pos], pos + 1  # one byte: most tags and short lengths
     result = 0
     shift = 0
     while True:
@@ -166,6 +169,24 @@ def _skip_value(data: bytes, pos: int, field_no: int, wire_type: int, depth: int
 
 Resolver = Callable[[str], Descriptor | None]
 
+_PLAIN, _ANY, _COIN = 0, 1, 2
+
+
+# What the walk needs of a message type, read from its descriptor once: per field number,
+# the wire types its type allows and its message type (None if not a message); and whether
+# the message itself is an Any or a Coin (checked further). Descriptors are a fixed schema.
+@functools.lru_cache(maxsize=1024)
+def _layout(descriptor: Descriptor) -> tuple[dict[int, tuple[frozenset[int], Any]], int]:
+    fields = {}
+    for field in descriptor.fields:
+        wires = frozenset(w for w, types in _ALLOWED_WIRE.items() if field.type in types)
+        nested = field.message_type if field.type == _T.TYPE_MESSAGE else None
+        fields[field.number] = (wires, nested)
+    kind = {"google.protobuf.Any": _ANY, "cosmos.base.v1beta1.Coin": _COIN}.get(
+        descriptor.full_name, _PLAIN
+    )
+    return fields, kind
+
 
 def reject_unknown_fields(
     data: bytes,
@@ -182,32 +203,34 @@ def reject_unknown_fields(
     """
     if depth > _MAX_DEPTH:
         raise ErrTxDecode("recursion limit reached")
+    fields = _layout(descriptor)[0]
     pos = 0
     while pos < len(data):
         tag, pos = _varint(data, pos)
         field_no, wire_type = tag >> 3, tag & 7
         if field_no == 0:
             raise ErrTxDecode(f"invalid field number 0 in {descriptor.full_name}")
-        field = descriptor.fields_by_number.get(field_no)
-        if field is not None and field.type not in _ALLOWED_WIRE.get(wire_type, set()):
-            raise ErrTxDecode(
-                f'Mismatched "*{descriptor.full_name}": {{TagNum: {field_no}, GotWireType: '
-                f'"{_wire_name(wire_type)}" != WantWireType: "{_wanted_wire(field)}"}}'
-            )
-        if field is None:
+        entry = fields.get(field_no)
+        if entry is None:
             critical = not field_no & _NON_CRITICAL_BIT
             if critical or not allow_non_critical:
                 raise ErrTxDecode(
                     f'errUnknownField "*{descriptor.full_name}": {{TagNum: {field_no}, '
                     f'WireType: "{_wire_name(wire_type)}"}}'
                 )
+        elif wire_type not in entry[0]:
+            field = descriptor.fields_by_number[field_no]
+            raise ErrTxDecode(
+                f'Mismatched "*{descriptor.full_name}": {{TagNum: {field_no}, GotWireType: '
+                f'"{_wire_name(wire_type)}" != WantWireType: "{_wanted_wire(field)}"}}'
+            )
         start = pos
         pos = _skip_value(data, pos, field_no, wire_type, depth)
-        if field is None or field.type != _T.TYPE_MESSAGE or wire_type != 2:
+        if entry is None or entry[1] is None or wire_type != 2:
             continue
         _, value_start = _varint(data, start)
         value = data[value_start:pos]
-        _check_nested(value, field.message_type, resolve, allow_non_critical, depth + 1)
+        _check_nested(value, entry[1], resolve, allow_non_critical, depth + 1)
 
 
 def _check_nested(
@@ -216,7 +239,10 @@ def _check_nested(
     reject_unknown_fields(
         value, descriptor, resolve, allow_non_critical=allow_non_critical, depth=depth
     )
-    if descriptor.full_name == "google.protobuf.Any":
+    kind = _layout(descriptor)[1]
+    if kind == _PLAIN:
+        return
+    if kind == _ANY:
         from google.protobuf import any_pb2
 
         packed = any_pb2.Any.FromString(value)
@@ -224,7 +250,7 @@ def _check_nested(
         if inner is None:
             raise ErrTxDecode(f"unable to resolve type URL {packed.type_url}")
         _check_nested(packed.value, inner, resolve, allow_non_critical, depth + 1)
-    elif descriptor.full_name == "cosmos.base.v1beta1.Coin":
+    else:
         from sultan.pb.cosmos.base.v1beta1 import coin_pb2
 
         _check_int_text(coin_pb2.Coin.FromString(value).amount)
