@@ -74,6 +74,8 @@ int sultan_secp256k1_verify_batch(const uint8_t *pubkeys, size_t pubkeys_len,
                                   const size_t *msg_lengths, const uint8_t *sigs,
                                   size_t sigs_len, size_t count, uint32_t flags,
                                   uint8_t *results_out, size_t results_out_len, uint32_t threads);
+int sultan_secp256k1_check_pubkeys(const uint8_t *pubkeys, size_t pubkeys_len, size_t count,
+                                   uint8_t *results_out, size_t results_out_len);
 int sultan_ed25519_verify_batch(const uint8_t *pubkeys, size_t pubkeys_len, const uint8_t *msgs,
                                 size_t msgs_len, const size_t *msg_offsets,
                                 const size_t *msg_lengths, const uint8_t *sigs, size_t sigs_len,

@@ -221,6 +221,16 @@ SULTAN_API int sultan_secp256k1_verify_batch(const uint8_t *pubkeys, size_t pubk
                                   size_t results_out_len, uint32_t threads);
 
 /*
+ * Whether each of `count` compressed secp256k1 public keys (33 bytes each, pubkeys_len ==
+ * count x 33) parses: prefix 0x02/0x03 and an x on the curve. results_out: count bytes,
+ * SULTAN_VERIFY_VALID or SULTAN_VERIFY_BAD_PUBKEY per key (the same rule the verifier
+ * applies). Runs on the calling thread.
+ */
+SULTAN_API int sultan_secp256k1_check_pubkeys(const uint8_t *pubkeys, size_t pubkeys_len,
+                                              size_t count, uint8_t *results_out,
+                                              size_t results_out_len);
+
+/*
  * ed25519 verification (RFC 8032, OpenSSL libcrypto) of `count` items.
  *   pubkeys:     count x 32 bytes; sigs: count x 64 bytes; messages as above
  *   flags:       reserved, must be 0

@@ -179,6 +179,29 @@ int sultan_secp256k1_verify_batch(const uint8_t *pubkeys, size_t pubkeys_len,
     return sc_parallel(secp_worker, &job, count, 4, 8, threads);
 }
 
+int sultan_secp256k1_check_pubkeys(const uint8_t *pubkeys, size_t pubkeys_len, size_t count,
+                                   uint8_t *results_out, size_t results_out_len) {
+    size_t need;
+    if (count > 0 && (pubkeys == NULL || results_out == NULL))
+        return SULTAN_NULL_POINTER;
+    if (!sc_mul(count, SULTAN_SECP256K1_PUBKEY_SIZE, &need) || pubkeys_len != need ||
+        results_out_len < count)
+        return SULTAN_INVALID_PARAMETER;
+    if (count == 0)
+        return SULTAN_SUCCESS;
+    const secp256k1_context *ctx = secp_context();
+    if (ctx == NULL)
+        return SULTAN_INTERNAL_ERROR;
+    secp_illegal = 0;
+    for (size_t i = 0; i < count; i++) {
+        secp256k1_pubkey pubkey;
+        int ok = secp256k1_ec_pubkey_parse(ctx, &pubkey, pubkeys + i * SULTAN_SECP256K1_PUBKEY_SIZE,
+                                           SULTAN_SECP256K1_PUBKEY_SIZE);
+        results_out[i] = ok ? SULTAN_VERIFY_VALID : SULTAN_VERIFY_BAD_PUBKEY;
+    }
+    return secp_illegal ? SULTAN_INTERNAL_ERROR : SULTAN_SUCCESS;
+}
+
 /* ---- ed25519 ------------------------------------------------------------------------------ */
 
 static int malloc_failure_pending(void) {

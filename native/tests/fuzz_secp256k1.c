@@ -1,4 +1,5 @@
-/* Fuzz target: sultan_secp256k1_verify_batch on arbitrary and on signed-then-mutated items. */
+/* Fuzz target: sultan_secp256k1_verify_batch on arbitrary and on signed-then-mutated items,
+ * and sultan_secp256k1_check_pubkeys on the same keys (it must agree with the verifier). */
 #include <secp256k1.h>
 
 #include "fuzz_common.h"
@@ -58,6 +59,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
         return 0;
     }
     fz_require(rc1 == SULTAN_SUCCESS, "valid batch succeeds");
+    uint8_t parsed[FZ_MAX_ITEMS];
+    fz_require(sultan_secp256k1_check_pubkeys(pks, it.count * 33, it.count, parsed, it.count) ==
+                   SULTAN_SUCCESS,
+               "key check succeeds");
+    for (size_t i = 0; i < it.count; i++) {
+        /* The verifier reports a bad key only once the signature parsed. */
+        if (res1[i] == SULTAN_VERIFY_BAD_PUBKEY)
+            fz_require(parsed[i] == SULTAN_VERIFY_BAD_PUBKEY, "bad key seen by both");
+        else if (res1[i] != SULTAN_VERIFY_BAD_SIGNATURE)
+            fz_require(parsed[i] == SULTAN_VERIFY_VALID, "good key seen by both");
+    }
     for (size_t i = 0; i < it.count; i++) {
         fz_require(res1[i] <= SULTAN_VERIFY_HIGH_S, "result code in range");
         fz_require(res1[i] == res2[i], "same result on any thread count");

@@ -696,6 +696,29 @@ static void test_ed25519_sign_rfc8032_vectors(void) {
     CHECK_RC(sultan_ed25519_public_key(seed, 32, NULL, 32), SULTAN_NULL_POINTER);
 }
 
+static void test_secp256k1_check_pubkeys(void) {
+    secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
+    secp_item it;
+    secp_make(ctx, 5, (const uint8_t *)"m", 1, &it);
+    uint8_t keys[4 * 33], res[4];
+    memcpy(keys, it.pk, 33);            /* a real key */
+    memcpy(keys + 33, it.pk, 33);
+    keys[33] = 0x04;                    /* wrong prefix */
+    memset(keys + 66, 0, 33);           /* zero */
+    keys[66] = 0x02;
+    memset(keys + 99, 0xff, 33);        /* x above the field size */
+    keys[99] = 0x03;
+    CHECK_RC(sultan_secp256k1_check_pubkeys(keys, 132, 4, res, 4), SULTAN_SUCCESS);
+    CHECK(res[0] == SULTAN_VERIFY_VALID && res[1] == SULTAN_VERIFY_BAD_PUBKEY &&
+          res[2] == SULTAN_VERIFY_BAD_PUBKEY && res[3] == SULTAN_VERIFY_BAD_PUBKEY);
+    CHECK_RC(sultan_secp256k1_check_pubkeys(keys, 131, 4, res, 4), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_secp256k1_check_pubkeys(keys, 132, 4, res, 3), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_secp256k1_check_pubkeys(NULL, 132, 4, res, 4), SULTAN_NULL_POINTER);
+    CHECK_RC(sultan_secp256k1_check_pubkeys(keys, 33, SIZE_MAX, res, 4), SULTAN_INVALID_PARAMETER);
+    CHECK_RC(sultan_secp256k1_check_pubkeys(NULL, 0, 0, NULL, 0), SULTAN_SUCCESS);
+    secp256k1_context_destroy(ctx);
+}
+
 static void test_secp256k1_sign(void) {
     secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
     const uint8_t msg[] = "sign doc bytes";
@@ -769,6 +792,7 @@ int main(void) {
     RUN(test_ed25519_rfc8032_vectors);
     RUN(test_ed25519_sign_rfc8032_vectors);
     RUN(test_secp256k1_sign);
+    RUN(test_secp256k1_check_pubkeys);
     printf("%d checks, %d failed\n", checks, failures);
     printf("%d passed, %d failed\n", tests_run - tests_failed, tests_failed);
     return failures ? 1 : 0;

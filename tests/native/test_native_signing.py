@@ -1,6 +1,7 @@
-"""Signing in the crypto core against independent implementations used only as oracles:
-coincurve (libsecp256k1's own Python binding, RFC 6979) and `cryptography` (ed25519), which
-must produce the very same deterministic signatures and public keys."""
+"""Signing and key checks in the crypto core against independent implementations used only
+as oracles: coincurve (libsecp256k1's own Python binding, RFC 6979) and `cryptography`
+(ed25519), which must produce the very same deterministic signatures, public keys and
+verdicts on malformed keys."""
 
 from __future__ import annotations
 
@@ -70,3 +71,28 @@ def test_bad_lengths_and_types_are_refused() -> None:
         native.ed25519_public_key(b"")
     with pytest.raises(TypeError):
         native.ed25519_sign(b"\x01" * 32, "text")  # type: ignore[arg-type]
+
+
+def _coincurve_parses(key: bytes) -> bool:
+    try:
+        coincurve.PublicKey(key)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.binary(min_size=33, max_size=33),
+        st.tuples(
+            st.sampled_from([b"\x02", b"\x03", b"\x04"]), st.binary(min_size=32, max_size=32)
+        ).map(b"".join),
+        secret_keys.map(lambda k: coincurve.PrivateKey(k).public_key.format()),
+        st.binary(max_size=40),
+    )
+)
+def test_public_key_checks_match_coincurve(key: bytes) -> None:
+    want = len(key) == 33 and _coincurve_parses(key)
+    assert native.secp256k1_check_pubkeys([key]) == [want]
+    assert secp256k1.is_valid_public_key(key) is want

@@ -51,6 +51,7 @@ __all__ = [
     "merkle_proofs",
     "merkle_root",
     "merkle_root_from_leaf_hashes",
+    "secp256k1_check_pubkeys",
     "secp256k1_public_key",
     "secp256k1_sign",
     "secp256k1_verify_many",
@@ -628,6 +629,24 @@ def secp256k1_sign(secret_key: bytes, message: bytes, *, prehashed: bool = False
         fn,
     )
     return ffi.buffer(out)[:]
+
+
+@_instrumented("sultan_secp256k1_check_pubkeys")
+def secp256k1_check_pubkeys(pub_keys: Sequence[bytes]) -> list[bool]:
+    """Per compressed key (33 bytes): whether it parses (prefix 0x02/0x03, x on the curve);
+    a key of another length is simply False."""
+    fn = "sultan_secp256k1_check_pubkeys"
+    keys = _bytes_list(pub_keys, fn)
+    sized = [i for i, key in enumerate(keys) if len(key) == SECP256K1_PUBKEY_SIZE]
+    results = [False] * len(keys)
+    if not sized:
+        return results
+    buf, size, _keep = _fixed([keys[i] for i in sized])
+    out = ffi.new("uint8_t[]", len(sized))
+    _check(lib.sultan_secp256k1_check_pubkeys(buf, size, len(sized), out, len(sized)), fn)
+    for i, status in zip(sized, ffi.buffer(out)[:], strict=True):
+        results[i] = status == VERIFY_VALID
+    return results
 
 
 @_instrumented("sultan_ed25519_public_key")

@@ -4,17 +4,14 @@ Signatures are 64 bytes r‖s. Verification enforces the low-S rule (s ≤ n/2),
 SDK does to make signatures non-malleable: the same tx cannot get a second valid encoding
 and hash. `verify` never raises: malformed keys or signatures simply do not verify.
 
-Verification, signing and public keys run in the C crypto core (`native.py`,
-libsecp256k1); `verify_many` checks a batch in one call over all cores. Only the ante's
-"is this a point on the curve" check parses keys with coincurve (the same libsecp256k1).
+Verification, signing, public keys and key checks run in the C crypto core (`native.py`,
+libsecp256k1); `verify_many` checks a batch in one call over all cores.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-
-from coincurve import PublicKey
 
 from sultan.kernel.crypto import native
 
@@ -59,8 +56,4 @@ def is_valid_public_key(pub_key: bytes) -> bool:
 # A signer's key is checked by every tx it signs; parsing the point costs ~10 µs.
 @lru_cache(maxsize=1 << 14)
 def _parses(pub_key: bytes) -> bool:
-    try:
-        PublicKey(pub_key)
-    except (ValueError, TypeError):
-        return False
-    return True
+    return native.secp256k1_check_pubkeys([pub_key])[0]
