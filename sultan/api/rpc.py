@@ -28,6 +28,7 @@ import attrs
 from aiohttp import web
 
 from sultan.api import jsonfmt as fmt
+from sultan.api.cache import PerCommit, committed_key
 from sultan.api.limits import make_limiter
 from sultan.api.metrics import ENDPOINT_KEY, FAILED_KEY, api_metrics, http_middleware
 from sultan.api.services import (
@@ -255,6 +256,9 @@ class RPCService:
         self.rpc_address = (
             self.config.laddr
         )  # the bound address once listening (port 0 → real port)
+        # `status` changes only with a commit: built once per block, answered on the event
+        # loop (see sultan.api.cache); rpc_address is set before the server takes requests.
+        self._status: PerCommit[dict[str, Any]] = PerCommit(committed_key(node), self.status)
 
     @property
     def blocks(self) -> Any:
@@ -306,6 +310,8 @@ class RPCService:
         else:
             args = bind_json_params(method, params)
         try:
+            if method.handler is RPCService.status:
+                return self._status.get()  # shared: callers only serialise it
             if inspect.iscoroutinefunction(method.handler):
                 return await method.handler(self, **args)
             return await asyncio.to_thread(method.handler, self, **args)
