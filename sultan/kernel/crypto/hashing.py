@@ -3,7 +3,7 @@
 Every hash of the state tree that is not a node (key and value prehashes, proof checks) and
 of the multistore's simple Merkle tree goes through these functions, which call the C crypto
 core (`native/`); the state tree's nodes are hashed by the core's node-hash programs
-(`native.hash_nodes`, one call per commit of a store).
+(`native.smt_nodes`, one call per commit of a store).
 """
 
 from __future__ import annotations
