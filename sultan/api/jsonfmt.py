@@ -330,27 +330,18 @@ def tx_hash(tx: bytes) -> bytes:
     return hashlib.sha256(tx).digest()
 
 
-def _aunts(leaves: Sequence[bytes], index: int) -> list[bytes]:
-    """Sibling hashes from the leaf up to the root (CometBFT's `FlattenAunts` order)."""
-    if len(leaves) <= 1:
-        return []
-    k = 1 << ((len(leaves) - 1).bit_length() - 1)
-    if index < k:
-        return [*_aunts(leaves[:k], index), merkle.root_from_leaf_hashes(leaves[k:])]
-    return [*_aunts(leaves[k:], index - k), merkle.root_from_leaf_hashes(leaves[:k])]
-
-
 def tx_proof(txs: Sequence[bytes], index: int) -> dict[str, Any]:
-    """`types.TxProof` for txs[index] against the block's data hash."""
-    leaves = [merkle.leaf_hash(tx_hash(tx)) for tx in txs]
+    """`types.TxProof` for txs[index] against the block's data hash (leaves: the tx hashes)."""
+    root, proofs = merkle.proofs_from_byte_slices([tx_hash(tx) for tx in txs])
+    proof = proofs[index]
     return {
-        "root_hash": hexu(merkle.root_from_leaf_hashes(leaves)),
+        "root_hash": hexu(root),
         "data": b64(txs[index]),
         "proof": {
-            "total": i64(len(txs)),
-            "index": i64(index),
-            "leaf_hash": b64(leaves[index]),
-            "aunts": [b64(a) for a in _aunts(leaves, index)],
+            "total": i64(proof.total),
+            "index": i64(proof.index),
+            "leaf_hash": b64(proof.leaf_hash),
+            "aunts": [b64(a) for a in proof.aunts],
         },
     }
 

@@ -258,7 +258,7 @@ class RPCService:
         )  # the bound address once listening (port 0 → real port)
         # `status` changes only with a commit: built once per block, answered on the event
         # loop (see sultan.api.cache); rpc_address is set before the server takes requests.
-        self._status: PerCommit[dict[str, Any]] = PerCommit(committed_key(node), self.status)
+        self._status: PerCommit[dict[str, Any]] = PerCommit(committed_key(node), self._build_status)
 
     @property
     def blocks(self) -> Any:
@@ -310,8 +310,6 @@ class RPCService:
         else:
             args = bind_json_params(method, params)
         try:
-            if method.handler is RPCService.status:
-                return self._status.get()  # shared: callers only serialise it
             if inspect.iscoroutinefunction(method.handler):
                 return await method.handler(self, **args)
             return await asyncio.to_thread(method.handler, self, **args)
@@ -378,7 +376,10 @@ class RPCService:
     def health(self) -> dict[str, Any]:
         return {}
 
-    def status(self) -> dict[str, Any]:
+    async def status(self) -> dict[str, Any]:
+        return self._status.get()  # shared: callers only serialise it
+
+    def _build_status(self) -> dict[str, Any]:
         node, blocks = self.node, self.blocks
         latest = blocks.height
         latest_hash = latest_app_hash = b""
