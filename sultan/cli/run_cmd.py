@@ -326,6 +326,9 @@ async def _serve_embedded(node: Any) -> int:
                 node.app.last_app_hash.hex().upper(),
             )
         )
+        # The banner names the height the node resumed from: once the engine runs, blocks
+        # may be committed before the banner is printed.
+        resumed_at = node.engine.height
         node.start()
         try:
             notify_modules(node, "sultan_node_started")
@@ -333,7 +336,7 @@ async def _serve_embedded(node: Any) -> int:
             notify_modules(node, "sultan_node_stopping")
             await servers.stop()
             raise click.ClickException(str(exc)) from exc
-        _print_banner(node, servers)
+        _print_banner(node, servers, resumed_at)
         while not stop.is_set():
             if node.engine.error is not None:
                 log.error("stopping: %s failed: %s", node.engine.WORK, node.engine.error)
@@ -474,14 +477,14 @@ def _describe(exc: BaseException) -> str:
     return str(exc)
 
 
-def _print_banner(node: Any, servers: Any) -> None:
+def _print_banner(node: Any, servers: Any, height: int) -> None:
     lines = [
         f"sultan node {node.moniker!r} on chain {node.chain_id} (node id {node.node_id})",
         (
-            f"  height {node.engine.height}, following {', '.join(node.engine.source.urls)} "
+            f"  height {height}, following {', '.join(node.engine.source.urls)} "
             "(state sync; makes no blocks)"
             if getattr(node, "follower", False)
-            else f"  height {node.engine.height}, validator {node.priv_key.address_hex}"
+            else f"  height {height}, validator {node.priv_key.address_hex}"
         ),
         f"  modules: {', '.join(node.modules.names) or '(none)'}",
         f"  RPC   http://{servers.rpc_host}:{servers.rpc_port}",

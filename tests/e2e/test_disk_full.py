@@ -90,7 +90,10 @@ def test_disk_full_stops_the_node_cleanly_and_it_resumes_once_space_is_back(tmp_
         try:
             again.start(timeout=START_TIMEOUT)
             again.wait_for_height(last + 2, START_TIMEOUT)
-            # It continues from the last committed block: the next one it makes is last + 1.
+            # It continues from the last committed block: the banner names it (printed once
+            # the servers are up, possibly after the first new block) and the next block
+            # it makes is last + 1.
+            wait_until(lambda: ", validator " in again.log_text(), START_TIMEOUT, "the banner")
             assert f"height {last}, validator" in again.log_text()
             assert min(logged_commits(again.log_text())) == last + 1
             # Every block it committed before the disk filled is there, unchanged.
