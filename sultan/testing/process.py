@@ -34,6 +34,9 @@ def free_port() -> int:
     raise RuntimeError("no free port found in 20000-32000")
 
 
+PORT_RETRIES = 3
+
+
 class NodeProcess:
     """Starts `sultan run --home HOME` with its own ports; always stop() it (or use `with`)."""
 
@@ -92,14 +95,52 @@ class NodeProcess:
         ]
 
     def start(self, wait: bool = True, timeout: float = 60.0) -> NodeProcess:
+        """Start the node; with `wait`, until it has made block 1.
+
+        A port is picked free but only bound when the node starts, a second or so later:
+        another process on the machine may take it in between. With `wait`, a node that
+        exits because one of its ports was taken is started again on a fresh port (at most
+        `PORT_RETRIES` times); without `wait` what the node does is the caller's to see.
+        """
+        for attempt in range(PORT_RETRIES + 1):
+            log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
+            self._spawn()
+            if not wait:
+                return self
+            try:
+                self.wait_for_height(1, timeout)
+                return self
+            except RuntimeError:
+                taken = self._taken_port(log_from)
+                if taken is None or attempt == PORT_RETRIES:
+                    raise
+                self._replace_port(taken)
+        raise AssertionError("unreachable")
+
+    def _spawn(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         env = dict(os.environ, **(self.env or {}))
         self.proc = subprocess.Popen(self.args(), stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
-        if wait:
-            self.wait_for_height(1, timeout)
-        return self
+
+    def _taken_port(self, log_from: int) -> str | None:
+        """Which of this node's ports it could not listen on, per its log since `log_from`."""
+        if self.proc is None or self.proc.poll() is None:
+            return None
+        with open(self.log_path, "rb") as f:
+            f.seek(log_from)
+            text = f.read().decode(errors="replace")
+        for name in ("rpc_port", "rest_port", "grpc_port", "metrics_port"):
+            if f"127.0.0.1:{getattr(self, name)}: address already in use" in text:
+                return name
+        return None
+
+    def _replace_port(self, name: str) -> None:
+        old = getattr(self, name)
+        setattr(self, name, free_port())
+        with open(self.log_path, "a") as f:  # the log says why the node started twice
+            f.write(f"[NodeProcess] port {old} was taken meanwhile; starting again on another\n")
 
     def log_text(self) -> str:
         try:

@@ -134,6 +134,24 @@ def test_port_in_use_is_reported(counter_home):
     assert f"127.0.0.1:{port}" in node.log_text()
 
 
+def test_start_moves_off_a_port_taken_after_it_was_picked(counter_home):
+    # What another process on the machine can do between free_port() and the node's bind.
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        node = NodeProcess(counter_home)
+        node.grpc_port = port
+        try:
+            node.start(timeout=120)
+            assert node.grpc_port != port
+            log = node.log_text()
+            assert f"gRPC: cannot listen on 127.0.0.1:{port}: address already in use" in log
+            assert f"port {port} was taken meanwhile" in log
+        finally:
+            node.kill()
+
+
 @pytest.mark.parametrize(
     "path, content, message",
     [
