@@ -71,6 +71,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 bench: setup
+	bash scripts/install-test-deps.sh --bench
 	$(BIN)/python -m bench
 
 # The long crash-torture run (CI runs 6 + 3 cycles): SIGKILL under load (anywhere, and while

@@ -2,27 +2,35 @@
 
 What it measures: a real `sultan run` node (auth, bank, metrics; `timeout_commit` 1s) is kept
 busy by `sultan stress --tx-rate` (signed bank MsgSends from 50 funded accounts, in its own
-process). Meanwhile this process runs closed-loop clients against one endpoint at a time —
-`concurrency` requests always in flight (aiohttp for HTTP, grpc.aio for gRPC) — for
-`duration` seconds, `runs` times, and reports the median over runs of throughput and of the
-p50/p99 latency (client-side: request sent to response read). A single-client pass gives the
-latency without queueing. Endpoints: REST /health, /status, /chain_info, RPC `status`, REST
-and gRPC bank balance queries.
+process). Meanwhile closed-loop clients — `concurrency` requests always in flight, one per
+connection — run against one endpoint at a time for `duration` seconds, `runs` times; the
+report is the median over runs of throughput and of the p50/p99 latency (client-side:
+request sent to response read). A single-client pass gives the latency without queueing.
+Endpoints: REST /health, /status, /chain_info, RPC `status`, REST and gRPC bank balance.
+
+Clients: HTTP endpoints are driven by `wrk` (C, one thread, `--client wrk`, the default) or
+by aiohttp coroutines in this process (`--client aiohttp`); gRPC always by grpc.aio. The
+client shares the 2 cores with the node; wrk leaves more of them to it and adds less of its
+own time to each latency (one client: ~0.15 ms against ~0.3 with aiohttp), though at 100
+clients both measured the same throughput (docs/performance.md). `make bench` installs wrk
+(Debian package `wrk`) when it is missing. `--tx-rate 0` measures without the tx load.
 
 Little's law bounds what 100 concurrent clients can see: mean latency = 100 / throughput, so
-p99 < 10 ms at 100 in flight needs > 10,000 req/s. Client, node and tx load share the same
-2-core machine, so the client's own CPU is part of every figure.
+p99 < 10 ms at 100 in flight needs > 10,000 req/s.
 
 Run: `make bench` (all benchmarks), `.venv/bin/python -m bench api`, or with options
-`.venv/bin/python -m bench.api [--duration 5] [--runs 3] [--concurrency 100] [--tx-rate 50]`.
-Prints a table and merges its figures into bench/results/latest.json. About 2 minutes.
+`.venv/bin/python -m bench.api [--duration 5] [--runs 3] [--concurrency 100] [--tx-rate 50]
+[--client wrk|aiohttp]`. Prints a table and merges its figures into bench/results/latest.json.
+About 2 minutes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -81,8 +89,49 @@ async def _closed_loop(
     }
 
 
+# wrk prints its own summary; this `done` hook prints the figures the table needs as one
+# JSON line (latencies in microseconds, from wrk's HDR histogram).
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK-JSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "errors": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout + e.status))
+end
+"""
+
+
+def _wrk(url: str, concurrency: int, duration: float, script: Path) -> dict[str, float]:
+    """One closed-loop run of wrk (one thread, `concurrency` connections) against `url`."""
+    seconds = max(1, round(duration))
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "30s", "-s", str(script)]
+        + [url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRK-JSON "))
+    r = json.loads(line.removeprefix("WRK-JSON "))
+    return {
+        "throughput": r["requests"] / (r["duration_us"] / 1e6),
+        "p50_ms": r["p50_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "errors": float(r["errors"]),
+        "requests": float(r["requests"]),
+    }
+
+
 async def _measure(
-    node: NodeProcess, address: str, concurrency: int, duration: float, runs: int
+    node: NodeProcess,
+    address: str,
+    concurrency: int,
+    duration: float,
+    runs: int,
+    client: str,
+    script: Path,
 ) -> dict[str, dict[str, float]]:
     from sultan_bank.pb.cosmos.bank.v1beta1 import query_pb2 as bank_query
 
@@ -118,12 +167,26 @@ async def _measure(
             reply = await balance(request, timeout=30)
             return bool(reply.balance.denom == "usultan")
 
-        calls: dict[str, Callable[[], Awaitable[bool]]] = {k: http(u) for k, u in urls.items()}
-        calls["grpc_balance"] = grpc_call
-        for name, call in calls.items():
-            await _closed_loop(call, concurrency, 1.0)  # warm up connections
-            loaded = [await _closed_loop(call, concurrency, duration) for _ in range(runs)]
-            single = [await _closed_loop(call, 1, duration / 2) for _ in range(runs)]
+        def wrk(url: str) -> Callable[[int, float], Awaitable[dict[str, float]]]:
+            async def measure(clients: int, seconds: float) -> dict[str, float]:
+                return await asyncio.to_thread(_wrk, url, clients, seconds, script)
+
+            return measure
+
+        def coroutines(
+            call: Callable[[], Awaitable[bool]],
+        ) -> Callable[[int, float], Awaitable[dict[str, float]]]:
+            async def measure(clients: int, seconds: float) -> dict[str, float]:
+                return await _closed_loop(call, clients, seconds)
+
+            return measure
+
+        runners = {k: wrk(u) if client == "wrk" else coroutines(http(u)) for k, u in urls.items()}
+        runners["grpc_balance"] = coroutines(grpc_call)
+        for name, measure in runners.items():
+            await measure(concurrency, 1.0)  # warm up connections
+            loaded = [await measure(concurrency, duration) for _ in range(runs)]
+            single = [await measure(1, duration / 2) for _ in range(runs)]
             results[name] = {
                 key: statistics.median(r[key] for r in loaded)
                 for key in ("throughput", "p50_ms", "p99_ms", "errors")
@@ -146,7 +209,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--tx-rate", type=float, default=50.0)
     parser.add_argument("--accounts", type=int, default=50)
+    parser.add_argument(
+        "--client",
+        choices=("wrk", "aiohttp"),
+        default="wrk",
+        help="what drives the HTTP endpoints (gRPC: always grpc.aio)",
+    )
     args = parser.parse_args(argv)
+    if args.client == "wrk" and shutil.which("wrk") is None:
+        parser.error(
+            "wrk is not installed: `apt-get install wrk` (Debian), `make bench` installs it, "
+            "or use --client aiohttp"
+        )
 
     with tempfile.TemporaryDirectory(prefix="sultan-bench-api-") as tmp:
         root = Path(tmp)
@@ -157,57 +231,50 @@ def main(argv: list[str] | None = None) -> int:
         )
         accounts_file = root / "accounts.json"
         stress.write_accounts_file(accounts_file, accounts)
+        script = root / "wrk-report.lua"
+        script.write_text(WRK_REPORT)
         node = NodeProcess(home, timeout_commit="1s")
         node.start(timeout=120)
-        total = 6 * (1 + args.runs * 1.5 * args.duration) + 30
-        load = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sultan.cli.main",
-                "stress",
-                "--rpc",
-                node.rpc_url,
-                "--api",
-                node.rest_url,
-                "--tx-rate",
-                str(args.tx_rate),
-                "--duration",
-                str(total),
-                "--accounts-file",
-                str(accounts_file),
-                "--quiet",
-                "-o",
-                str(root / "txload.json"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        # --tx-rate 0: no tx load, to see what the load costs
+        load = (
+            _tx_load(node, args, accounts_file, root / "txload.json") if args.tx_rate > 0 else None
         )
         try:
             node.wait_for_height(node.height() + 2, timeout=60)
             start_height = node.height()
             print(
                 f"API under load: {args.concurrency} concurrent clients, {args.duration:g}s x "
-                f"{args.runs} runs per endpoint, tx load {args.tx_rate:g} tx/s",
+                f"{args.runs} runs per endpoint, tx load {args.tx_rate:g} tx/s, "
+                f"HTTP client {args.client}",
                 flush=True,
             )
             results = asyncio.run(
-                _measure(node, accounts[0].address, args.concurrency, args.duration, args.runs)
+                _measure(
+                    node,
+                    accounts[0].address,
+                    args.concurrency,
+                    args.duration,
+                    args.runs,
+                    args.client,
+                    script,
+                )
             )
             blocks = node.height() - start_height
             txs = _committed_txs(node, start_height)
         finally:
-            load.terminate()
-            try:
-                load.wait(30)
-            except subprocess.TimeoutExpired:
-                load.kill()
+            if load is not None:
+                load.terminate()
+                try:
+                    load.wait(30)
+                except subprocess.TimeoutExpired:
+                    load.kill()
             node.stop()
 
     load_avg = os.getloadavg()[1] if hasattr(os, "getloadavg") else float("nan")
     conditions = (
         f"machine load average {load_avg:.1f} (5 min; other work shares it); "
-        f"{args.concurrency} concurrent closed-loop clients on the same machine; median of "
+        f"{args.concurrency} concurrent closed-loop clients on the same machine (HTTP: "
+        f"{args.client}, gRPC: grpc.aio); median of "
         f"{args.runs} x {args.duration:g}s runs; node making 1s blocks under {args.tx_rate:g} "
         f"tx/s signed MsgSend load ({txs} txs in {blocks} blocks while measuring); {machine()}"
     )
@@ -256,6 +323,36 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name}: {r['errors']:.0f} errors (median run)")
     merge_results(entries)
     return 0
+
+
+def _tx_load(
+    node: NodeProcess, args: argparse.Namespace, accounts_file: Path, out: Path
+) -> subprocess.Popen[bytes]:
+    """`sultan stress --tx-rate` in its own process, for longer than the measurements."""
+    total = 6 * (1 + args.runs * 1.5 * args.duration) + 30
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sultan.cli.main",
+            "stress",
+            "--rpc",
+            node.rpc_url,
+            "--api",
+            node.rest_url,
+            "--tx-rate",
+            str(args.tx_rate),
+            "--duration",
+            str(total),
+            "--accounts-file",
+            str(accounts_file),
+            "--quiet",
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _committed_txs(node: NodeProcess, since: int) -> int:

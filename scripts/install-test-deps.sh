@@ -4,6 +4,8 @@
 #   systemd-analyze        (Debian package `systemd`):    verify deploy/systemd/sultan.service
 #   ip                     (Debian package `iproute2`):   network namespaces, bridge, veths
 #   nft                    (Debian package `nftables`):   partitions in tests/cometbft/test_partitions.py
+# With --bench, instead, what `make bench` needs:
+#   wrk                    (Debian package `wrk`):        the HTTP client of bench/api.py
 # As root it uses apt-get directly, otherwise sudo (non-interactive). Without either it
 # prints what to install and exits 0: the tests that need a missing tool then fail with a
 # message naming it. Set SULTAN_SKIP_TEST_DEPS=1 to skip this script entirely.
@@ -14,9 +16,13 @@ if [[ "${SULTAN_SKIP_TEST_DEPS:-}" == "1" ]]; then
 fi
 
 declare -A PACKAGE_OF=([promtool]=prometheus [prometheus]=prometheus [systemd-analyze]=systemd
-  [ip]=iproute2 [nft]=nftables)
+  [ip]=iproute2 [nft]=nftables [wrk]=wrk)
+TOOLS=(promtool prometheus systemd-analyze ip nft)
+if [[ "${1:-}" == "--bench" ]]; then
+  TOOLS=(wrk)
+fi
 missing=()
-for tool in promtool prometheus systemd-analyze ip nft; do
+for tool in "${TOOLS[@]}"; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     pkg="${PACKAGE_OF[$tool]}"
     [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
