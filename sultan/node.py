@@ -201,6 +201,8 @@ class Node:
             ss.trust_hash,
             self.genesis.chain_id,
             sorted([*self.modules.store_keys, KERNEL_STORE]),
+            ss.trust_period_ms,
+            now_ns(),  # the trust period is wall-clock time, as in a light client
         )
 
     def _open_follower(self, sync_ops: list[Any] | None) -> None:

@@ -3,7 +3,9 @@
 `bootstrap_ops` (a fresh home, `statesync.enable = true`, consensus_engine = "embedded"):
 
 1. read block `trust_height` from the servers and check that its header hashes to
-   `trust_hash` (servers that disagree are dropped; none agrees: "trust hash mismatch");
+   `trust_hash` (servers that disagree are dropped; none agrees: "trust hash mismatch")
+   and that it is younger than `trust_period` (as a light client refuses an expired
+   trusted header: its validators may have unbonded since and could sign another history);
 2. pick the newest snapshot of height S with S + 1 <= trust_height that the servers list
    (ABCI query `/sultan/snapshots`), read headers S..trust_height and check that they
    hash-link down from the trusted one: header(S + 1).app_hash is then the trusted app hash;
@@ -45,6 +47,13 @@ from sultan.kernel.engine.follower import SourceUnavailableError, VerificationEr
 from sultan.kernel.engine.indexer import Indexer
 from sultan.kernel.snapshots import FORMAT, SnapshotError, SnapshotInfo, restore_ops
 from sultan.kernel.store.db import WriteOp
+from sultan.kernel.timeutil import (
+    NS_PER_MS,
+    NS_PER_S,
+    format_duration_ms,
+    format_duration_ns,
+    format_rfc3339_nano,
+)
 from sultan.pb.tendermint.abci import types_pb2 as abci
 
 log = logging.getLogger("sultan.statesync")
@@ -173,14 +182,30 @@ def _validators(rpc: CometBFTRPC, height: int) -> Any:
     return vset
 
 
+def _check_trust_period(header: Any, height: int, trust_period_ms: int, now: int) -> None:
+    made = header.time.seconds * NS_PER_S + header.time.nanos
+    age = now - made
+    if age > trust_period_ms * NS_PER_MS:
+        raise StateSyncError(
+            f"trusted block {height} was made {format_duration_ns(age)} ago "
+            f"({format_rfc3339_nano(made)}), longer than statesync.trust_period "
+            f"({format_duration_ms(trust_period_ms)}): the validators that signed it may have "
+            "unbonded since; take a recent block's height and hash as trust_height and "
+            "trust_hash"
+        )
+
+
 def bootstrap_ops(
     urls: list[str],
     trust_height: int,
     trust_hash: str,
     chain_id: str,
     store_keys: list[str],
+    trust_period_ms: int,
+    now: int,
 ) -> list[WriteOp]:
-    """Everything a follower's empty store needs, verified; see the module doc. Raises
+    """Everything a follower's empty store needs, verified; see the module doc. `now` is
+    the wall clock in Unix nanoseconds (the trust period's reference). Raises
     StateSyncError (nothing is written by this function in any case)."""
     if trust_height < 2:
         raise StateSyncError("statesync.trust_height must be at least 2 (a snapshot lies below)")
@@ -190,6 +215,7 @@ def bootstrap_ops(
     # a) the trusted header, from every server that agrees with it.
     agreeing: list[str] = []
     mismatch = ""
+    trusted: Any = None  # the header of block trust_height, once a server agrees
     for url, (block, block_id) in source.each(lambda r: signed_block_json(r, trust_height)):
         got = hashing.header_hash(block.header).hex().upper()
         if got != want or block_id.hash.hex().upper() != got:
@@ -204,10 +230,12 @@ def bootstrap_ops(
                 f"the servers serve chain {block.header.chain_id!r}, genesis.json is {chain_id!r}"
             )
         agreeing.append(url)
+        trusted = block.header
     if not agreeing:
         raise StateSyncError(
             mismatch or f"no server of {', '.join(urls)} could give block {trust_height}"
         )
+    _check_trust_period(trusted, trust_height, trust_period_ms, now)
     log.info("statesync: trusted block %d %s (servers: %s)", trust_height, want, agreeing)
     source = RPCSource(agreeing)
 

@@ -267,6 +267,27 @@ def test_wrong_trust_hash_exits_and_writes_nothing(validator: NodeProcess, tmp_p
     ), res.stderr
 
 
+def test_expired_trusted_block_exits_and_writes_nothing(
+    validator: NodeProcess, tmp_path: Path
+) -> None:
+    home = _follower_home(tmp_path / "expired", validator)
+    _snap, trust_height, block_hash = _trust(validator, 0)
+    config = home / "config" / "config.toml"
+    text, n = re.subn(r'(?m)^trust_period = ".*"$', 'trust_period = "1ms"', config.read_text())
+    assert n == 1
+    config.write_text(text)
+    # Any block is older than 1 ms by the time the node has started and read it.
+    res = _run_expecting_failure(
+        home, _statesync_args([validator.rpc_url, validator.rpc_url], trust_height, block_hash)
+    )
+    assert re.search(
+        rf"trusted block {trust_height} was made \S+ ago \(\S+\), longer than "
+        r"statesync.trust_period \(1ms\): the validators that signed it may have unbonded",
+        res.stderr,
+    ), res.stderr
+    assert "Traceback" not in res.stderr
+
+
 def test_only_lying_servers_exit_and_write_nothing(
     validator: NodeProcess, liar: _LyingProxy, tmp_path: Path
 ) -> None:
