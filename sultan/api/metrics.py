@@ -6,7 +6,11 @@
 - `sultan_api_latency_seconds{endpoint}` — histogram of the time from the request reaching
   the server to the handler's answer;
 - `sultan_api_rate_limited_total{server}` — requests refused by the per-client rate limit
-  (they also count as `status="error"` above).
+  (they also count as `status="error"` above);
+- `sultan_api_loop_lag_seconds` — histogram of how late the API event loop runs a timer it
+  sets every 100 ms (`watch_loop_lag`): the time every request in flight waited because the
+  loop was busy with other requests, or because another thread (block execution, a
+  RocksDB write) held the interpreter.
 
 `endpoint` names a bounded set: `rest:<route template>` (`rest:/health`,
 `rest:/cosmos/bank/v1beta1/balances/{address}`, `rest:other` for unknown paths),
@@ -56,6 +60,10 @@ LATENCY_BUCKETS = (
 )
 
 
+LAG_INTERVAL_S = 0.1  # how often the loop-lag watcher sets its timer
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
 class ApiMetrics:
     def __init__(self) -> None:
         self.requests = Counter(
@@ -78,8 +86,17 @@ class ApiMetrics:
             registry=None,
         )
 
+        self.loop_lag = Histogram(
+            "sultan_api_loop_lag_seconds",
+            "How late the API event loop ran a 100 ms timer: what requests in flight waited "
+            "while the loop was busy or another thread (block execution, a RocksDB write) "
+            "held the interpreter",
+            buckets=LAG_BUCKETS,
+            registry=None,
+        )
+
     def collectors(self) -> list[Any]:
-        return [self.requests, self.latency, self.rate_limited]
+        return [self.requests, self.latency, self.rate_limited, self.loop_lag]
 
     def observe(self, endpoint: str, ok: bool, seconds: float) -> None:
         self.requests.labels(endpoint, "ok" if ok else "error").inc()
@@ -98,6 +115,15 @@ def api_metrics(node: Any) -> ApiMetrics:
             registry.register(collector)
     node.api_metrics = metrics
     return metrics
+
+
+async def watch_loop_lag(metrics: ApiMetrics, interval: float = LAG_INTERVAL_S) -> None:
+    """Until cancelled: sleep `interval`, record how much later than due the loop woke."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + interval
+        await asyncio.sleep(interval)
+        metrics.loop_lag.observe(max(0.0, loop.time() - due))
 
 
 # -- aiohttp (RPC and REST) ------------------------------------------------------------------

@@ -13,6 +13,7 @@ stays half-started.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import socket
 import ssl
@@ -23,6 +24,7 @@ from aiohttp import web
 
 from sultan.api.grpc_server import GrpcServer
 from sultan.api.limits import server_ssl_context
+from sultan.api.metrics import api_metrics, watch_loop_lag
 from sultan.api.rest import RESTServer
 from sultan.api.rpc import RPCServer
 from sultan.api.services import CosmosServices
@@ -100,11 +102,16 @@ class Servers:
     _stopped: bool = False
     abci_address: str | None = None  # consensus_engine = "cometbft": where ABCI is served
     _abci: Any = None
+    _lag_watch: asyncio.Task[None] | None = None
 
     async def stop(self) -> None:
         if self._stopped:
             return
         self._stopped = True
+        if self._lag_watch is not None:
+            self._lag_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lag_watch
         if self._rpc is not None:
             self._rpc.service.close()
         for runner in reversed(self._runners):
@@ -258,4 +265,7 @@ async def start_servers(node: Any) -> Servers:
     except BaseException:
         await servers.stop()
         raise
+    servers._lag_watch = asyncio.create_task(
+        watch_loop_lag(api_metrics(node)), name="sultan-loop-lag"
+    )
     return servers
