@@ -481,10 +481,10 @@ def _print_banner(node: Any, servers: Any, height: int) -> None:
     lines = [
         f"sultan node {node.moniker!r} on chain {node.chain_id} (node id {node.node_id})",
         (
-            f"  height {height}, following {', '.join(node.engine.source.urls)} "
+            f"  starting at height {height}, following {', '.join(node.engine.source.urls)} "
             "(state sync; makes no blocks)"
             if getattr(node, "follower", False)
-            else f"  height {height}, validator {node.priv_key.address_hex}"
+            else f"  starting at height {height}, validator {node.priv_key.address_hex}"
         ),
         f"  modules: {', '.join(node.modules.names) or '(none)'}",
         f"  RPC   http://{servers.rpc_host}:{servers.rpc_port}",
