@@ -7,6 +7,7 @@ import time
 from api_env import Env
 
 from sultan.api.metrics import LAG_INTERVAL_S
+from sultan.testing import wait_until
 
 
 def _lag(env: Env) -> dict[str, float]:
@@ -18,23 +19,16 @@ def _lag(env: Env) -> dict[str, float]:
     }
 
 
-def _wait(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def test_a_stalled_loop_is_recorded_with_its_length(env: Env) -> None:
     before = _lag(env)
-    _wait(lambda: _lag(env)["_count"] >= before["_count"] + 2)  # the watcher runs
+    wait_until(lambda: _lag(env)["_count"] >= before["_count"] + 2, 30, "the watcher")
 
     async def hog() -> None:
         time.sleep(0.5)  # holds the loop, as a long handler or a GIL-holding thread would
 
     count = _lag(env)["_count"]
     env.run(hog())
-    _wait(lambda: _lag(env)["_count"] >= count + 2)
+    wait_until(lambda: _lag(env)["_count"] >= count + 2, 30, "observations after the stall")
     after = _lag(env)
     # The timer fell due within the 500 ms stall, so it ran 400-500 ms late: an observation
     # over 250 ms (a busy machine might add one of its own, never take this one away).
@@ -46,7 +40,7 @@ def test_a_stalled_loop_is_recorded_with_its_length(env: Env) -> None:
 def test_the_watcher_stops_with_the_servers(tmp_path) -> None:  # type: ignore[no-untyped-def]
     env = Env(tmp_path / "home")
     try:
-        _wait(lambda: _lag(env)["_count"] >= 1)
+        wait_until(lambda: _lag(env)["_count"] >= 1, 30, "a first observation")
     finally:
         env.close()  # stops the servers: the watcher task is cancelled and awaited
     assert env.servers is None

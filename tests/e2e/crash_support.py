@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,15 +42,6 @@ from sultan.testing import NodeProcess, unsigned_tx
 from sultan.testing.wallet import Wallet
 
 DENOM = "usultan"
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `check` until true; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.05)
 
 
 # -- loads ---------------------------------------------------------------------------------

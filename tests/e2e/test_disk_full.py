@@ -28,11 +28,10 @@ from crash_support import (
     logged_commits,
     replay_from_genesis,
     tmpfs,
-    wait_until,
 )
 
 from sultan.kernel.snapshots import SnapshotStore
-from sultan.testing import NodeProcess, init_home
+from sultan.testing import NodeProcess, init_home, wait_until
 
 START_TIMEOUT = 180  # a busy machine: starts and stops are awaited, never assumed
 LEFT_FREE = 6 << 20  # what the filler file leaves for the load to fill
