@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ end
 """
 
 
-def _wrk(url: str, concurrency: int, duration: float, script: Path) -> dict[str, float]:
+def _wrk(url: str, script: Path, concurrency: int, duration: float) -> dict[str, float]:
     """One closed-loop run of wrk (one thread, `concurrency` connections) against `url`."""
     seconds = max(1, round(duration))
     out = subprocess.run(
@@ -167,22 +168,14 @@ async def _measure(
             reply = await balance(request, timeout=30)
             return bool(reply.balance.denom == "usultan")
 
-        def wrk(url: str) -> Callable[[int, float], Awaitable[dict[str, float]]]:
-            async def measure(clients: int, seconds: float) -> dict[str, float]:
-                return await asyncio.to_thread(_wrk, url, clients, seconds, script)
-
-            return measure
-
-        def coroutines(
-            call: Callable[[], Awaitable[bool]],
-        ) -> Callable[[int, float], Awaitable[dict[str, float]]]:
-            async def measure(clients: int, seconds: float) -> dict[str, float]:
-                return await _closed_loop(call, clients, seconds)
-
-            return measure
-
-        runners = {k: wrk(u) if client == "wrk" else coroutines(http(u)) for k, u in urls.items()}
-        runners["grpc_balance"] = coroutines(grpc_call)
+        # Each runner: (clients, seconds) -> the figures of one closed-loop run.
+        runners: dict[str, Callable[[int, float], Awaitable[dict[str, float]]]] = {
+            k: partial(asyncio.to_thread, _wrk, u, script)
+            if client == "wrk"
+            else partial(_closed_loop, http(u))
+            for k, u in urls.items()
+        }
+        runners["grpc_balance"] = partial(_closed_loop, grpc_call)
         for name, measure in runners.items():
             await measure(concurrency, 1.0)  # warm up connections
             loaded = [await measure(concurrency, duration) for _ in range(runs)]
