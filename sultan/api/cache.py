@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
+from sultan.api.chain_view import chain_view
+
 T = TypeVar("T")
 
 
@@ -62,4 +64,4 @@ def committed_key(node: Any) -> Callable[[], tuple[int, int]]:
 
 def embedded(node: Any) -> bool:
     """Whether this process's own engine (embedded or follower) holds the blocks."""
-    return getattr(node, "chain", None) is None and getattr(node, "engine", None) is not None
+    return chain_view(node).kind == "embedded" and getattr(node, "engine", None) is not None

@@ -85,7 +85,6 @@ class ApiMetrics:
             ["server"],
             registry=None,
         )
-
         self.loop_lag = Histogram(
             "sultan_api_loop_lag_seconds",
             "How late the API event loop ran a 100 ms timer: what requests in flight waited "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import random
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 
 import pytest
 from crash_support import committed_amount
@@ -121,11 +123,17 @@ def test_second_node_on_the_same_home_is_refused(counter_home, node_factory):
     assert "in use by another sultan process" in second.log_text()
 
 
-def test_port_in_use_is_reported(counter_home):
+@contextlib.contextmanager
+def _busy_port() -> Iterator[int]:
+    """A loopback port another socket listens on, for as long as the block lasts."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        port = busy.getsockname()[1]
+        yield busy.getsockname()[1]
+
+
+def test_port_in_use_is_reported(counter_home):
+    with _busy_port() as port:
         node = NodeProcess(counter_home)
         node.rpc_port = port
         node.start(wait=False)
@@ -136,10 +144,7 @@ def test_port_in_use_is_reported(counter_home):
 
 def test_start_moves_off_a_port_taken_after_it_was_picked(counter_home):
     # What another process on the machine can do between free_port() and the node's bind.
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
+    with _busy_port() as port:
         node = NodeProcess(counter_home)
         node.grpc_port = port
         try:
