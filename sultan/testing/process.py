@@ -113,7 +113,8 @@ class NodeProcess:
         exits because one of its ports was taken is started again on a fresh port (at most
         `PORT_RETRIES` times); without `wait` what the node does is the caller's to see.
         """
-        for attempt in range(PORT_RETRIES + 1):
+        retries = 0
+        while True:
             log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
             self._spawn()
             if not wait:
@@ -123,10 +124,10 @@ class NodeProcess:
                 return self
             except RuntimeError:
                 taken = self._taken_port(log_from)
-                if taken is None or attempt == PORT_RETRIES:
+                if taken is None or retries == PORT_RETRIES:
                     raise
+                retries += 1
                 self._replace_port(taken)
-        raise AssertionError("unreachable")
 
     def _spawn(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
