@@ -208,6 +208,12 @@ def main(argv: list[str] | None = None) -> int:
         default="wrk",
         help="what drives the HTTP endpoints (gRPC: always grpc.aio)",
     )
+    parser.add_argument(
+        "--api-workers",
+        type=int,
+        default=0,
+        help="the node's [api] workers: processes serving REST and gRPC (0 = in the node)",
+    )
     args = parser.parse_args(argv)
     if args.client == "wrk" and shutil.which("wrk") is None:
         parser.error(
@@ -226,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
         stress.write_accounts_file(accounts_file, accounts)
         script = root / "wrk-report.lua"
         script.write_text(WRK_REPORT)
-        node = NodeProcess(home, timeout_commit="1s")
+        node = NodeProcess(
+            home, timeout_commit="1s", extra_args=["--api.workers", str(args.api_workers)]
+        )
         node.start(timeout=120)
         # --tx-rate 0: no tx load, to see what the load costs
         load = (
@@ -238,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"API under load: {args.concurrency} concurrent clients, {args.duration:g}s x "
                 f"{args.runs} runs per endpoint, tx load {args.tx_rate:g} tx/s, "
-                f"HTTP client {args.client}",
+                f"HTTP client {args.client}, API worker processes {args.api_workers}",
                 flush=True,
             )
             results = asyncio.run(
@@ -268,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         f"machine load average {load_avg:.1f} (5 min; other work shares it); "
         f"{args.concurrency} concurrent closed-loop clients on the same machine (HTTP: "
         f"{args.client}, gRPC: grpc.aio); median of "
-        f"{args.runs} x {args.duration:g}s runs; node making 1s blocks under {args.tx_rate:g} "
+        f"{args.runs} x {args.duration:g}s runs; [api] workers = {args.api_workers}; "
+        f"node making 1s blocks under {args.tx_rate:g} "
         f"tx/s signed MsgSend load ({txs} txs in {blocks} blocks while measuring); {machine()}"
     )
     print()

@@ -97,16 +97,7 @@ class Node:
         # A follower state-syncs a fresh home before the database exists: a failed sync
         # (wrong trust hash, lying or dead servers) then leaves data/ as it was.
         sync_ops = self._state_sync() if self.follower and not db_path.exists() else None
-        try:
-            self.db = Database(str(home.data_dir / DB_DIRNAME))
-        except Exception as exc:  # RocksDB replays its log on open: a full disk shows here
-            problem = storage_failure(exc)
-            if problem is None:
-                raise
-            raise StorageError(
-                f"{problem} -- free space on (or repair) the disk holding {home.data_dir} "
-                "and start again"
-            ) from None
+        self.db = self._open_database(db_path)
         try:
             keep_recent, _ = self.config.app.pruning_options
             self.app = Application(
@@ -116,6 +107,9 @@ class Node:
                 keep_recent=keep_recent,
                 min_gas_prices=self.config.app.min_gas_prices,
             )
+            if self._serves_only:
+                self._open_serving()
+                return self
             ss = self.config.app.state_sync
             self.app.snapshots = SnapshotManager(
                 self.db,
@@ -184,6 +178,25 @@ class Node:
             self.close()
             raise
         return self
+
+    # A subclass that only serves queries (`sultan.api.replica.ReplicaNode`, in API worker
+    # processes) opens the database read-only and replaces the engine: these three hooks.
+    _serves_only = False
+
+    def _open_database(self, db_path: Path) -> Database:
+        try:
+            return Database(str(db_path))
+        except Exception as exc:  # RocksDB replays its log on open: a full disk shows here
+            problem = storage_failure(exc)
+            if problem is None:
+                raise
+            raise StorageError(
+                f"{problem} -- free space on (or repair) the disk holding {self.home.data_dir} "
+                "and start again"
+            ) from None
+
+    def _open_serving(self) -> None:
+        raise NotImplementedError
 
     @property
     def follower(self) -> bool:

@@ -401,6 +401,7 @@ def test_every_documented_override_applies() -> None:
         "api.enable": "false",
         "api.swagger": True,
         "api.address": "tcp://0.0.0.0:1318",
+        "api.workers": "2",
         "grpc.enable": False,
         "grpc.address": "0.0.0.0:9091",
         "rpc.laddr": "tcp://0.0.0.0:26667",
@@ -423,6 +424,7 @@ def test_every_documented_override_applies() -> None:
     assert base == Config()  # the original is untouched
     n, a = cfg.node, cfg.app
     assert a.api.enable is False and a.api.swagger is True and a.api.listen == ("0.0.0.0", 1318)
+    assert a.api.workers == 2
     assert a.grpc.enable is False and a.grpc.address == "0.0.0.0:9091"
     assert n.rpc.laddr == "tcp://0.0.0.0:26667"
     assert n.instrumentation.listen == ("0.0.0.0", 26661)

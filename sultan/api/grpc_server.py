@@ -39,8 +39,19 @@ def _split(method: str) -> tuple[str, str]:
 
 
 class GrpcServer:
-    def __init__(self, node: Any, *, max_workers: int | None = None) -> None:
+    def __init__(
+        self,
+        node: Any,
+        *,
+        max_workers: int | None = None,
+        reuse_port: bool = False,
+        before_call: Callable[[], None] | None = None,
+    ) -> None:
+        """`reuse_port`: share the port with other processes (API workers, each binding it
+        with SO_REUSEPORT); `before_call`: run before every handler (a worker's catch-up)."""
         self.node = node
+        self.reuse_port = reuse_port
+        self.before_call = before_call
         self.services = CosmosServices(node)
         self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
         self._server: grpc.Server | None = None
@@ -49,7 +60,11 @@ class GrpcServer:
     # -- handlers -------------------------------------------------------------------------
 
     def _builtin(self, bm: BuiltinMethod) -> Callable[[bytes, Any], bytes]:
+        before = self.before_call
+
         def behavior(raw: bytes, context: Any) -> bytes:
+            if before is not None:
+                before()
             try:
                 request = bm.request_class.FromString(raw)
             except DecodeError as exc:
@@ -67,8 +82,11 @@ class GrpcServer:
 
     def _module_query(self, method: str) -> Callable[[bytes, Any], bytes]:
         app = self.node.app
+        before = self.before_call
 
         def behavior(raw: bytes, context: Any) -> bytes:
+            if before is not None:
+                before()
             try:
                 metadata = {k.lower(): v for k, v in context.invocation_metadata()}
                 height = parse_height(metadata.get(HEIGHT_HEADER))
@@ -114,7 +132,7 @@ class GrpcServer:
             options=[
                 ("grpc.max_receive_message_length", cfg.max_recv_msg_size),
                 ("grpc.max_send_message_length", cfg.max_send_msg_size),
-                ("grpc.so_reuseport", 0),
+                ("grpc.so_reuseport", 1 if self.reuse_port else 0),
             ],
             interceptors=[
                 GrpcApiInterceptor(

@@ -19,6 +19,8 @@ bodies, `rpc:index` for the endpoint list) and `grpc:<full method>`
 (`grpc:/cosmos.bank.v1beta1.Query/Balance`, `grpc:unknown`).
 
 One `ApiMetrics` per node (`api_metrics(node)`), registered into `node.metrics_registry`.
+Its `sources` add other processes' figures to these series: API worker processes
+(`sultan.api.workers`) serve REST and gRPC for the node and report their own counts.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from typing import Any
 import grpc
 from aiohttp import web
 from prometheus_client import Counter, Histogram
+from prometheus_client.metrics_core import Metric
+from prometheus_client.samples import Sample
 
 from sultan.api.limits import TokenBucketLimiter, client_ip_from_grpc_peer
 
@@ -94,8 +98,36 @@ class ApiMetrics:
             registry=None,
         )
 
+        # Callables returning [family, sample name, labels, value] rows from other
+        # processes, added to this process's samples at every scrape.
+        self.sources: list[Callable[[], list[list[Any]]]] = []
+
     def collectors(self) -> list[Any]:
         return [self.requests, self.latency, self.rate_limited, self.loop_lag]
+
+    def describe(self) -> list[Metric]:
+        return [m for c in self.collectors() for m in c.describe()]
+
+    def collect(self) -> Any:
+        """This process's series plus every source's rows (summed per sample and labels)."""
+        extra: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+        for source in self.sources:
+            for family, name, labels, value in source():
+                samples = extra.setdefault(family, {})
+                key = (name, tuple(sorted(labels.items())))
+                samples[key] = samples.get(key, 0.0) + value
+        for collector in self.collectors():
+            for metric in collector.collect():
+                added = extra.get(metric.name)
+                if added:
+                    merged = []
+                    for s in metric.samples:
+                        key = (s.name, tuple(sorted(s.labels.items())))
+                        more = added.pop(key, None)
+                        merged.append(s if more is None else s._replace(value=s.value + more))
+                    merged += [Sample(n, dict(labels), v) for (n, labels), v in added.items()]
+                    metric.samples = merged
+                yield metric
 
     def observe(self, endpoint: str, ok: bool, seconds: float) -> None:
         self.requests.labels(endpoint, "ok" if ok else "error").inc()
@@ -110,8 +142,7 @@ def api_metrics(node: Any) -> ApiMetrics:
     metrics = ApiMetrics()
     registry = getattr(node, "metrics_registry", None)
     if registry is not None:
-        for collector in metrics.collectors():
-            registry.register(collector)
+        registry.register(metrics)
     node.api_metrics = metrics
     return metrics
 

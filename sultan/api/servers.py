@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
+from sultan.api.cache import embedded
 from sultan.api.grpc_server import GrpcServer
 from sultan.api.limits import server_ssl_context
 from sultan.api.metrics import api_metrics, watch_loop_lag
@@ -103,11 +104,17 @@ class Servers:
     abci_address: str | None = None  # consensus_engine = "cometbft": where ABCI is served
     _abci: Any = None
     _lag_watch: asyncio.Task[None] | None = None
+    _workers: Any = None  # sultan.api.workers.ApiWorkers, with `[api] workers`
+    _sockets: list[socket.socket] = attrs.field(factory=list)  # held for the workers
 
     async def stop(self) -> None:
         if self._stopped:
             return
         self._stopped = True
+        if self._workers is not None:
+            await self._workers.stop()
+        for sock in self._sockets:
+            sock.close()
         if self._lag_watch is not None:
             self._lag_watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -239,29 +246,10 @@ async def start_servers(node: Any) -> Servers:
         rpc.service.attach(asyncio.get_running_loop())
         servers = Servers(rpc_host=rpc_host, rpc_port=bound_port, runners=[runner], rpc=rpc)
     try:
-        if cfg.app.api.enable:
-            host, port = cfg.app.api.listen
-            rest = RESTServer(node)
-            sock = listen_socket("REST", host, port)
-            try:
-                runner = await _serve(
-                    rest.make_app(), sock, cfg.app.api.max_open_connections, rest_tls
-                )
-                servers._runners.append(runner)
-            except BaseException:
-                sock.close()
-                raise
-            servers.rest_host, servers.rest_port = host, sock.getsockname()[1]
-        if cfg.app.grpc.enable:
-            host, port = cfg.app.grpc.listen
-            _probe("gRPC", host, port)
-            grpc_server = GrpcServer(node)
-            try:
-                bound = grpc_server.start(host, port)
-            except RuntimeError as exc:
-                raise ServerBindError("gRPC", host, port, str(exc)) from exc
-            servers._grpc = grpc_server
-            servers.grpc_host, servers.grpc_port = host, bound
+        if cfg.app.api.workers and embedded(node):
+            await _start_workers(node, servers)
+        else:
+            await _start_rest_and_grpc(node, servers, rest_tls)
     except BaseException:
         await servers.stop()
         raise
@@ -269,3 +257,49 @@ async def start_servers(node: Any) -> Servers:
         watch_loop_lag(api_metrics(node)), name="sultan-loop-lag"
     )
     return servers
+
+
+async def _start_workers(node: Any, servers: Servers) -> None:
+    """Bind REST and reserve gRPC here; worker processes serve both (`api.workers`)."""
+    from sultan.api.workers import ApiWorkers, reserve_port
+
+    cfg = node.config
+    rest_sock = grpc_port = None
+    if cfg.app.api.enable:
+        host, port = cfg.app.api.listen
+        rest_sock = listen_socket("REST", host, port)
+        servers._sockets.append(rest_sock)
+        servers.rest_host, servers.rest_port = host, rest_sock.getsockname()[1]
+    if cfg.app.grpc.enable:
+        host, port = cfg.app.grpc.listen
+        reservation = reserve_port("gRPC", host, port)
+        servers._sockets.append(reservation)
+        grpc_port = reservation.getsockname()[1]
+        servers.grpc_host, servers.grpc_port = host, grpc_port
+    workers = ApiWorkers(node, cfg.app.api.workers, rest_sock=rest_sock, grpc_port=grpc_port)
+    servers._workers = await workers.start()
+
+
+async def _start_rest_and_grpc(node: Any, servers: Servers, rest_tls: Any) -> None:
+    cfg = node.config
+    if cfg.app.api.enable:
+        host, port = cfg.app.api.listen
+        rest = RESTServer(node)
+        sock = listen_socket("REST", host, port)
+        try:
+            runner = await _serve(rest.make_app(), sock, cfg.app.api.max_open_connections, rest_tls)
+            servers._runners.append(runner)
+        except BaseException:
+            sock.close()
+            raise
+        servers.rest_host, servers.rest_port = host, sock.getsockname()[1]
+    if cfg.app.grpc.enable:
+        host, port = cfg.app.grpc.listen
+        _probe("gRPC", host, port)
+        grpc_server = GrpcServer(node)
+        try:
+            bound = grpc_server.start(host, port)
+        except RuntimeError as exc:
+            raise ServerBindError("gRPC", host, port, str(exc)) from exc
+        servers._grpc = grpc_server
+        servers.grpc_host, servers.grpc_port = host, bound

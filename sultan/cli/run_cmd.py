@@ -35,6 +35,7 @@ OPERATOR_FLAGS = {
     "--api.enable": "api.enable",
     "--api.swagger": "api.swagger",
     "--api.address": "api.address",
+    "--api.workers": "api.workers",
     "--grpc.enable": "grpc.enable",
     "--grpc.address": "grpc.address",
     "--rpc.laddr": "rpc.laddr",

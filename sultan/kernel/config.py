@@ -484,6 +484,17 @@ class APISection:
         "PEM certificate for HTTPS (relative paths: under config/); empty = plain HTTP.",
     )
     tls_key_file: str = opt("tls-key-file", "str", "", "PEM private key matching tls-cert-file.")
+    workers: int = opt(
+        "workers",
+        "int",
+        0,
+        "Processes serving REST and gRPC beside the node (0 = in the node's own process). "
+        "Workers read committed state from the database, so queries do not wait while the "
+        "node executes and writes blocks; transactions they receive go to the node. "
+        "Rate limits and max-open-connections then apply per process.",
+        lo=0,
+        hi=64,
+    )
 
     @property
     def listen(self) -> tuple[str, int]:
@@ -859,6 +870,7 @@ OVERRIDES: dict[str, tuple[str, str | None, str]] = {
     "api.enable": ("app", "api", "enable"),
     "api.swagger": ("app", "api", "swagger"),
     "api.address": ("app", "api", "address"),
+    "api.workers": ("app", "api", "workers"),
     "grpc.enable": ("app", "grpc", "enable"),
     "grpc.address": ("app", "grpc", "address"),
     "rpc.laddr": ("node", "rpc", "laddr"),

@@ -153,12 +153,20 @@ class Application:
         # CometBFT drives the app; the embedded engine stops before making such blocks.
         self.halt_height = 0
         self._commit_listeners: list[Callable[[AppCommit], None]] = []
+        self._write_listeners: list[Callable[[int], None]] = []
         self._block_started = 0.0
         self._block_txs = 0
 
     def on_commit(self, callback: Callable[[AppCommit], None]) -> None:
         """Call `callback` at the end of every Commit (consensus thread; metrics, halt)."""
         self._commit_listeners.append(callback)
+
+    def before_commit_write(self, callback: Callable[[int], None]) -> None:
+        """Call `callback(height)` just before Commit writes that height's batch: readers
+        in other processes (API workers) learn that a newer state is on its way, so that
+        none of them answers from an older one once this process has shown the new one.
+        Runs on the consensus thread; it must be quick and must not raise."""
+        self._write_listeners.append(callback)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -412,6 +420,8 @@ class Application:
         if self._pending is None:
             raise RuntimeError("Commit without a finalized block")
         ops, app_hash, roots, height = self._pending
+        for announce in self._write_listeners:
+            announce(height)
         self.db.write([*ops, *self._pending_meta, *extra_ops])
         self.committed.apply_commit(height, app_hash, roots, self.keep_recent)
         if self.snapshots is not None:

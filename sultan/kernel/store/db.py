@@ -7,7 +7,15 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from rocksdict import BlockBasedOptions, Cache, Options, Rdict, WriteBatch, WriteOptions
+from rocksdict import (
+    AccessType,
+    BlockBasedOptions,
+    Cache,
+    Options,
+    Rdict,
+    WriteBatch,
+    WriteOptions,
+)
 
 # state: latest committed module state; history: versioned copies for recent-height reads;
 # meta: commit info (height, app hash, module roots); smt/smt_stale: each module store's
@@ -56,6 +64,10 @@ def _options() -> Options:
     opts.create_if_missing(True)
     opts.create_missing_column_families(True)
     return opts
+
+
+class ReadOnlyDatabaseError(RuntimeError):
+    """A write was attempted through a read-only (secondary) view of the database."""
 
 
 class Database:
@@ -164,3 +176,49 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SecondaryDatabase(Database):
+    """A read-only view of a database another process owns and writes (RocksDB's
+    "secondary instance"): it sees what the owner had written when it opened, and more
+    after each `catch_up()`. API worker processes read through one (`sultan.api.replica`).
+
+    Takes no lock and never writes; `secondary_dir` holds this view's own RocksDB info log.
+    """
+
+    def __init__(self, path: str, secondary_dir: str) -> None:
+        if not os.path.isdir(path):
+            raise FileNotFoundError(f"{path}: no database to read")
+        os.makedirs(secondary_dir, exist_ok=True)
+        self.path = path
+        self._lock_file = None
+        opts = Options(raw_mode=True)
+        opts.set_max_open_files(-1)  # RocksDB requires it of a secondary instance
+        # Catching up opens the owner's new table files; with the default 16 opener threads
+        # each catch-up started (and joined) a thread pool: ~6 ms instead of ~30 µs.
+        opts.set_max_file_opening_threads(1)
+        cache = Cache(BLOCK_CACHE_BYTES // 4)
+        cf_opts = {name: _cf_options(name, cache) for name in COLUMN_FAMILIES}
+        self._db = Rdict(
+            path,
+            options=opts,
+            column_families=cf_opts,
+            access_type=AccessType.secondary(secondary_dir),
+        )
+        self._cfs = {name: self._db.get_column_family(name) for name in COLUMN_FAMILIES}
+        self._handles = {}
+        self._open = True
+
+    def catch_up(self) -> None:
+        """See everything the owning process has written so far."""
+        self._db.try_catch_up_with_primary()
+
+    def write(self, ops: Iterable[WriteOp], sync: bool = True) -> None:
+        raise ReadOnlyDatabaseError(f"{self.path} is open read-only in this process")
+
+    def close(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        self._cfs.clear()
+        self._db.close()
