@@ -8,19 +8,21 @@ report is the median over runs of throughput and of the p50/p99 latency (client-
 request sent to response read). A single-client pass gives the latency without queueing.
 Endpoints: REST /health, /status, /chain_info, RPC `status`, REST and gRPC bank balance.
 
-Clients: HTTP endpoints are driven by `wrk` (C, one thread, `--client wrk`, the default) or
-by aiohttp coroutines in this process (`--client aiohttp`); gRPC always by grpc.aio. The
-client shares the 2 cores with the node; wrk leaves more of them to it and adds less of its
-own time to each latency (one client: ~0.15 ms against ~0.3 with aiohttp), though at 100
-clients both measured the same throughput (docs/performance.md). `make bench` installs wrk
-(Debian package `wrk`) when it is missing. `--tx-rate 0` measures without the tx load.
+Clients: with `--client wrk` (the default) C programs — `wrk` for HTTP, `h2load` (nghttp2)
+for gRPC, one thread each; with `--client aiohttp`, coroutines in this process (aiohttp,
+grpc.aio). The client shares the 2 cores with the node; the C clients leave more of them
+to it and add less of their own time to each latency (one HTTP client: ~0.15 ms against
+~0.3 with aiohttp; grpc.aio spends 200–250 µs of CPU per call). h2load sees HTTP statuses
+only, so the gRPC answer is checked once through grpc.aio first. `make bench` installs
+wrk and h2load (Debian packages `wrk`, `nghttp2-client`) when missing. `--tx-rate 0`
+measures without the tx load; `--api-workers N` sets the node's `[api] workers`.
 
 Little's law bounds what 100 concurrent clients can see: mean latency = 100 / throughput, so
 p99 < 10 ms at 100 in flight needs > 10,000 req/s.
 
 Run: `make bench` (all benchmarks), `.venv/bin/python -m bench api`, or with options
 `.venv/bin/python -m bench.api [--duration 5] [--runs 3] [--concurrency 100] [--tx-rate 50]
-[--client wrk|aiohttp]`. Prints a table and merges its figures into bench/results/latest.json.
+[--client wrk|aiohttp] [--api-workers N]`. Prints a table and merges its figures into bench/results/latest.json.
 About 2 minutes.
 """
 
@@ -125,6 +127,33 @@ def _wrk(url: str, script: Path, concurrency: int, duration: float) -> dict[str,
     }
 
 
+def _h2load(url: str, body: Path, log: Path, concurrency: int, duration: float) -> dict[str, float]:
+    """One closed-loop run of h2load (C; one thread, `concurrency` HTTP/2 connections with
+    one stream each) posting `body` — a length-prefixed gRPC message — to the gRPC method
+    `url`. Latencies come from its per-request log (start µs, HTTP status, µs taken)."""
+    seconds = max(1, round(duration))
+    log.unlink(missing_ok=True)
+    subprocess.run(
+        ["h2load", "-t1", f"-c{concurrency}", "-m1", "-D", str(seconds), "-d", str(body)]
+        + ["-H", "content-type: application/grpc", "-H", "te: trailers"]
+        + ["--log-file", str(log), url],
+        capture_output=True,
+        timeout=seconds + 60,
+        check=True,
+    )
+    rows = [line.split("\t") for line in log.read_text().splitlines() if line.strip()]
+    ms = sorted(int(r[2]) / 1000 for r in rows)
+    starts = [int(r[0]) for r in rows]
+    elapsed = (max(starts) - min(starts)) / 1e6 if len(starts) > 1 else float(seconds)
+    return {
+        "throughput": len(ms) / max(elapsed, 1e-9),
+        "p50_ms": stress.percentile(ms, 50),
+        "p99_ms": stress.percentile(ms, 99),
+        "errors": float(sum(1 for r in rows if r[1] != "200")),
+        "requests": float(len(ms)),
+    }
+
+
 async def _measure(
     node: NodeProcess,
     address: str,
@@ -175,7 +204,21 @@ async def _measure(
             else partial(_closed_loop, http(u))
             for k, u in urls.items()
         }
-        runners["grpc_balance"] = partial(_closed_loop, grpc_call)
+        if client == "wrk":  # the C clients: wrk for HTTP, h2load for gRPC
+            # Checked once through grpc.aio: h2load sees HTTP statuses, not gRPC ones.
+            assert await grpc_call()
+            body = script.with_name("balance.grpc")
+            message = request.SerializeToString()
+            body.write_bytes(b"\0" + len(message).to_bytes(4, "big") + message)
+            runners["grpc_balance"] = partial(
+                asyncio.to_thread,
+                _h2load,
+                f"http://127.0.0.1:{node.grpc_port}/cosmos.bank.v1beta1.Query/Balance",
+                body,
+                script.with_name("h2load.log"),
+            )
+        else:
+            runners["grpc_balance"] = partial(_closed_loop, grpc_call)
         for name, measure in runners.items():
             await measure(concurrency, 1.0)  # warm up connections
             loaded = [await measure(concurrency, duration) for _ in range(runs)]
@@ -206,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         "--client",
         choices=("wrk", "aiohttp"),
         default="wrk",
-        help="what drives the HTTP endpoints (gRPC: always grpc.aio)",
+        help="wrk: C clients (wrk for HTTP, h2load for gRPC); aiohttp: aiohttp and grpc.aio",
     )
     parser.add_argument(
         "--api-workers",
@@ -215,11 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the node's [api] workers: processes serving REST and gRPC (0 = in the node)",
     )
     args = parser.parse_args(argv)
-    if args.client == "wrk" and shutil.which("wrk") is None:
-        parser.error(
-            "wrk is not installed: `apt-get install wrk` (Debian), `make bench` installs it, "
-            "or use --client aiohttp"
-        )
+    for tool, package in (("wrk", "wrk"), ("h2load", "nghttp2-client")):
+        if args.client == "wrk" and shutil.which(tool) is None:
+            parser.error(
+                f"{tool} is not installed: `apt-get install {package}` (Debian), `make bench` "
+                "installs it, or use --client aiohttp"
+            )
 
     with tempfile.TemporaryDirectory(prefix="sultan-bench-api-") as tmp:
         root = Path(tmp)
@@ -274,8 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     load_avg = os.getloadavg()[1] if hasattr(os, "getloadavg") else float("nan")
     conditions = (
         f"machine load average {load_avg:.1f} (5 min; other work shares it); "
-        f"{args.concurrency} concurrent closed-loop clients on the same machine (HTTP: "
-        f"{args.client}, gRPC: grpc.aio); median of "
+        f"{args.concurrency} concurrent closed-loop clients on the same machine ("
+        f"{'wrk for HTTP, h2load for gRPC' if args.client == 'wrk' else 'aiohttp, grpc.aio'}"
+        "); median of "
         f"{args.runs} x {args.duration:g}s runs; [api] workers = {args.api_workers}; "
         f"node making 1s blocks under {args.tx_rate:g} "
         f"tx/s signed MsgSend load ({txs} txs in {blocks} blocks while measuring); {machine()}"

@@ -6,6 +6,7 @@
 #   nft                    (Debian package `nftables`):   partitions in tests/cometbft/test_partitions.py
 # With --bench, instead, what `make bench` needs:
 #   wrk                    (Debian package `wrk`):        the HTTP client of bench/api.py
+#   h2load                 (Debian package `nghttp2-client`): its gRPC client
 # As root it uses apt-get directly, otherwise sudo (non-interactive). Without either it
 # prints what to install and exits 0: the tests that need a missing tool then fail with a
 # message naming it. Set SULTAN_SKIP_TEST_DEPS=1 to skip this script entirely.
@@ -16,10 +17,10 @@ if [[ "${SULTAN_SKIP_TEST_DEPS:-}" == "1" ]]; then
 fi
 
 declare -A PACKAGE_OF=([promtool]=prometheus [prometheus]=prometheus [systemd-analyze]=systemd
-  [ip]=iproute2 [nft]=nftables [wrk]=wrk)
+  [ip]=iproute2 [nft]=nftables [wrk]=wrk [h2load]=nghttp2-client)
 TOOLS=(promtool prometheus systemd-analyze ip nft)
 if [[ "${1:-}" == "--bench" ]]; then
-  TOOLS=(wrk)
+  TOOLS=(wrk h2load)
 fi
 missing=()
 for tool in "${TOOLS[@]}"; do

@@ -34,7 +34,6 @@ import logging
 import mmap
 import os
 import signal
-import socket
 import struct
 import sys
 import threading
@@ -316,18 +315,20 @@ def write_metrics(node: Any, path: Path) -> None:
 METRICS_EVERY_S = 1.0
 
 
-async def serve(node: ReplicaNode, rest_fd: int | None, grpc_port: int | None) -> None:
+async def serve(node: ReplicaNode, rest_port: int | None, grpc_port: int | None) -> None:
     from sultan.api.grpc_server import GrpcServer
     from sultan.api.metrics import api_metrics, watch_loop_lag
     from sultan.api.rest import RESTServer
-    from sultan.api.servers import _serve, _tls
+    from sultan.api.servers import _serve, _tls, listen_socket
 
     cfg = node.config.app
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # The node decides when workers stop: Ctrl-C in a terminal and systemd's stop reach the
+    # whole process group at once, and a worker that left first would only be restarted.
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    # The node holds our stdin: when it goes (even killed), so do we.
+        signal.signal(signum, signal.SIG_IGN)
+    # The node holds our stdin and closes it to stop us; it also closes if the node dies.
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
 
@@ -337,11 +338,12 @@ async def serve(node: ReplicaNode, rest_fd: int | None, grpc_port: int | None) -
 
     runners: list[web.AppRunner] = []
     grpc_server = None
-    if rest_fd is not None:
+    if rest_port is not None:
         rest = RESTServer(node)
         app = rest.make_app()
         app.middlewares.insert(1, _refresh_middleware(node.replica))  # inside the metrics
-        sock = socket.socket(fileno=rest_fd)
+        host, _ = cfg.api.listen
+        sock = listen_socket("REST", host, rest_port, reuse_port=True)
         tls = _tls(node, cfg.api.tls_cert_file, cfg.api.tls_key_file, "api")
         runners.append(await _serve(app, sock, cfg.api.max_open_connections, tls))
     if grpc_port is not None:
@@ -361,6 +363,7 @@ async def serve(node: ReplicaNode, rest_fd: int | None, grpc_port: int | None) -
 
     tasks.append(asyncio.create_task(publish_metrics()))
     print("ready", flush=True)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nobody reads the pipe from now on
     try:
         await stop.wait()
     finally:
@@ -383,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--node", required=True, help="host:port of the node's internal endpoint")
     parser.add_argument("--work", default="block production")
-    parser.add_argument("--rest-fd", type=int)
+    parser.add_argument("--rest-port", type=int)
     parser.add_argument("--grpc-port", type=int)
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
@@ -408,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         node.open()
-        asyncio.run(serve(node, args.rest_fd, args.grpc_port))
+        asyncio.run(serve(node, args.rest_port, args.grpc_port))
     except Exception as exc:
         log.error("stopped: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
         return 1

@@ -63,14 +63,17 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def listen_socket(server: str, host: str, port: int) -> socket.socket:
-    """A listening TCP socket on host:port (SO_REUSEADDR, as Go's net.Listen sets it)."""
+def listen_socket(server: str, host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket on host:port (SO_REUSEADDR, as Go's net.Listen sets it; with
+    `reuse_port`, SO_REUSEPORT too: API workers each listen on the same port)."""
     try:
         sock = socket.socket(_family(host), socket.SOCK_STREAM)
     except OSError as exc:
         raise ServerBindError(server, host, port, _reason(exc), exc.errno) from exc
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
         sock.listen(LISTEN_BACKLOG)
         sock.setblocking(False)
@@ -260,23 +263,24 @@ async def start_servers(node: Any) -> Servers:
 
 
 async def _start_workers(node: Any, servers: Servers) -> None:
-    """Bind REST and reserve gRPC here; worker processes serve both (`api.workers`)."""
+    """Reserve the REST and gRPC ports here; worker processes serve both (`api.workers`)."""
     from sultan.api.workers import ApiWorkers, reserve_port
 
     cfg = node.config
-    rest_sock = grpc_port = None
+    rest_port = grpc_port = None
     if cfg.app.api.enable:
         host, port = cfg.app.api.listen
-        rest_sock = listen_socket("REST", host, port)
-        servers._sockets.append(rest_sock)
-        servers.rest_host, servers.rest_port = host, rest_sock.getsockname()[1]
+        reservation = reserve_port("REST", host, port)
+        servers._sockets.append(reservation)
+        rest_port = reservation.getsockname()[1]
+        servers.rest_host, servers.rest_port = host, rest_port
     if cfg.app.grpc.enable:
         host, port = cfg.app.grpc.listen
         reservation = reserve_port("gRPC", host, port)
         servers._sockets.append(reservation)
         grpc_port = reservation.getsockname()[1]
         servers.grpc_host, servers.grpc_port = host, grpc_port
-    workers = ApiWorkers(node, cfg.app.api.workers, rest_sock=rest_sock, grpc_port=grpc_port)
+    workers = ApiWorkers(node, cfg.app.api.workers, rest_port=rest_port, grpc_port=grpc_port)
     servers._workers = await workers.start()
 
 

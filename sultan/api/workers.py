@@ -1,8 +1,10 @@
 """The node's side of API worker processes (`[api] workers`; `sultan.api.replica` is theirs).
 
-`ApiWorkers` starts N worker processes that serve the node's REST listener (they inherit
-the listening socket) and gRPC port (each binds it with SO_REUSEPORT; the node keeps the
-port reserved), then:
+`ApiWorkers` starts N worker processes that serve the node's REST and gRPC ports: each
+worker listens on both with SO_REUSEPORT, so the kernel spreads new connections evenly
+over them (one listening socket shared by all gave one worker all 100 connections of a
+benchmark more often than not), while the node keeps both ports bound without listening,
+so that they stay reserved across worker restarts. Then it:
 
 - announces every height to them before writing it, and publishes its liveness and
   mempool size (`SharedStatus`, under `<home>/data/api-workers/`);
@@ -64,7 +66,8 @@ class WorkerStartError(RuntimeError):
 
 def reserve_port(server: str, host: str, port: int) -> socket.socket:
     """A socket bound to host:port with SO_REUSEPORT but not listening: it keeps the port
-    for the workers (which bind it the same way) and takes no connections itself."""
+    for the workers (which bind it the same way) and takes no connections itself. Only
+    sockets of the same user can join the port (a Linux rule of SO_REUSEPORT)."""
     from sultan.api.servers import ServerBindError, _family, _reason
 
     sock = socket.socket(_family(host), socket.SOCK_STREAM)
@@ -83,12 +86,12 @@ class ApiWorkers:
         node: Any,
         count: int,
         *,
-        rest_sock: socket.socket | None,
+        rest_port: int | None,
         grpc_port: int | None,
     ) -> None:
         self.node = node
         self.count = count
-        self.rest_sock = rest_sock
+        self.rest_port = rest_port
         self.grpc_port = grpc_port
         self.workdir: Path = node.home.data_dir / WORKDIR_NAME
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * count
@@ -178,16 +181,12 @@ class ApiWorkers:
             "--log-level",
             logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower(),
         ]
-        fds: tuple[int, ...] = ()
-        if self.rest_sock is not None:
-            fds = (self.rest_sock.fileno(),)
-            args += ["--rest-fd", str(fds[0])]
+        if self.rest_port is not None:
+            args += ["--rest-port", str(self.rest_port)]
         if self.grpc_port is not None:
             args += ["--grpc-port", str(self.grpc_port)]
         env = {**os.environ, OVERRIDES_ENV: json.dumps(node._overrides)}
-        return subprocess.Popen(
-            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=fds, env=env
-        )
+        return subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
 
     def _await_ready(self, index: int) -> None:
         proc = self.procs[index]
@@ -203,6 +202,7 @@ class ApiWorkers:
             raise WorkerStartError(
                 f"API worker {index} did not start (exit code {code}; its log is above)"
             )
+        proc.stdout.close()
 
     # -- while running -----------------------------------------------------------------------
 
@@ -267,7 +267,7 @@ class ApiWorkers:
 
 
 def _stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """Close its stdin (the worker stops on EOF), then insist."""
+    """Close its stdin (the worker stops on EOF; it ignores SIGTERM), then insist."""
     stdin: IO[bytes] | None = proc.stdin
     if stdin is not None:
         with contextlib.suppress(OSError):
@@ -275,11 +275,8 @@ def _stop_process(proc: subprocess.Popen[bytes]) -> None:
     try:
         proc.wait(STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc.stdout is not None:
+        log.error("API worker pid %d did not stop within %g s: killed", proc.pid, STOP_TIMEOUT_S)
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None and not proc.stdout.closed:
         proc.stdout.close()
