@@ -15,15 +15,17 @@ to it and add less of their own time to each latency (one HTTP client: ~0.15 ms 
 ~0.3 with aiohttp; grpc.aio spends 200–250 µs of CPU per call). h2load sees HTTP statuses
 only, so the gRPC answer is checked once through grpc.aio first. `make bench` installs
 wrk and h2load (Debian packages `wrk`, `nghttp2-client`) when missing. `--tx-rate 0`
-measures without the tx load; `--api-workers N` sets the node's `[api] workers`.
+measures without the tx load; `--api-workers N` sets the node's `[api] workers` (default 2,
+the setting operations.md recommends for a node serving queries; 0 = REST and gRPC in the
+node's own process).
 
 Little's law bounds what 100 concurrent clients can see: mean latency = 100 / throughput, so
 p99 < 10 ms at 100 in flight needs > 10,000 req/s.
 
 Run: `make bench` (all benchmarks), `.venv/bin/python -m bench api`, or with options
 `.venv/bin/python -m bench.api [--duration 5] [--runs 3] [--concurrency 100] [--tx-rate 50]
-[--client wrk|aiohttp] [--api-workers N]`. Prints a table and merges its figures into bench/results/latest.json.
-About 2 minutes.
+[--client wrk|aiohttp] [--api-workers N]`. Prints a table and merges its figures into
+bench/results/latest.json. About 2.5 minutes.
 """
 
 from __future__ import annotations
@@ -254,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--api-workers",
         type=int,
-        default=0,
+        default=2,
         help="the node's [api] workers: processes serving REST and gRPC (0 = in the node)",
     )
     args = parser.parse_args(argv)
