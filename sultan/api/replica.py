@@ -2,8 +2,9 @@
 
 With `[api] workers = N` (N ≥ 1), `sultan run` starts N processes of this module
 (`sultan.api.workers` starts and supervises them). Each opens the node's RocksDB as a
-read-only *secondary* and serves the REST and gRPC listeners the node bound — the same
-handlers as in the node's own process, so answers are identical. Block execution and
+read-only *secondary* and listens on the node's REST and gRPC ports (SO_REUSEPORT: the
+kernel spreads connections over the workers) with the same handlers as in the node's own
+process, so answers are identical. Block execution and
 RocksDB writes in the node then no longer hold the interpreter the queries run on: that is
 the point (docs/performance.md, "API worker processes").
 
@@ -59,8 +60,9 @@ _BE64 = struct.Struct(">Q")
 # -- the status file ---------------------------------------------------------------------------
 
 STATUS_MAGIC = 0x5355_4C54_4150_4931  # "SULTAPI1"
-_HEAD = struct.Struct("<9Q")  # magic, announced height, last commit ns, mempool txs/bytes,
-# flags, halt height, node started ns, generation
+# magic, announced height, last commit ns, mempool txs and bytes, flags, halt height, the
+# node's start time (ns); then the engine's error text, NUL-padded.
+_HEAD = struct.Struct("<8Q")
 ERROR_BYTES = 1024
 STATUS_BYTES = _HEAD.size + ERROR_BYTES
 RUNNING, HALTED, FAILED = 1, 2, 4
@@ -73,8 +75,7 @@ RUNNING, HALTED, FAILED = 1, 2, 4
     _FLAGS,
     _HALT_HEIGHT,
     _STARTED,
-    _GENERATION,
-) = range(9)
+) = range(8)
 
 
 class SharedStatus:
@@ -215,7 +216,6 @@ class ReplicaState:
         self.node = node
         self._lock = threading.Lock()
         self._last_catch_up = 0  # monotonic ns when the latest catch-up began
-        self.catch_ups = 0
 
     def refresh(self) -> None:
         """Before serving a request: catch up if the node announced a newer height."""
@@ -228,7 +228,6 @@ class ReplicaState:
             if self._last_catch_up >= asked:
                 return
             self._last_catch_up = time.monotonic_ns()
-            self.catch_ups += 1
             db = self.node.db
             assert isinstance(db, SecondaryDatabase)
             db.catch_up()

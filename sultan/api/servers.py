@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import socket
 import ssl
 from typing import Any
@@ -29,6 +30,8 @@ from sultan.api.metrics import api_metrics, watch_loop_lag
 from sultan.api.rest import RESTServer
 from sultan.api.rpc import RPCServer
 from sultan.api.services import CosmosServices
+
+log = logging.getLogger("sultan.api")
 
 LISTEN_BACKLOG = 128
 
@@ -249,7 +252,10 @@ async def start_servers(node: Any) -> Servers:
         rpc.service.attach(asyncio.get_running_loop())
         servers = Servers(rpc_host=rpc_host, rpc_port=bound_port, runners=[runner], rpc=rpc)
     try:
-        if cfg.app.api.workers and embedded(node):
+        workers = cfg.app.api.workers if cfg.app.api.enable or cfg.app.grpc.enable else 0
+        if workers and not embedded(node):
+            log.warning("api.workers ignored: behind CometBFT, REST and gRPC stay in this process")
+        if workers and embedded(node):
             await _start_workers(node, servers)
         else:
             await _start_rest_and_grpc(node, servers, rest_tls)

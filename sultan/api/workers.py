@@ -95,7 +95,6 @@ class ApiWorkers:
         self.grpc_port = grpc_port
         self.workdir: Path = node.home.data_dir / WORKDIR_NAME
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * count
-        self.restarts = 0
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._internal: web.AppRunner | None = None
@@ -153,14 +152,14 @@ class ApiWorkers:
             client_max_size=max(cfg.api.rpc_max_body_bytes, cfg.grpc.max_recv_msg_size)
         )
         app.router.add_post(CHECK_TX_PATH, check_tx)
+        from sultan.api.servers import listen_socket
+
+        sock = listen_socket("API workers' internal endpoint", "127.0.0.1", 0)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        await web.SockSite(runner, sock).start()
         self._internal = runner
-        server = site._server
-        assert server is not None
-        self._internal_port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self._internal_port = sock.getsockname()[1]
 
     def _spawn(self, index: int) -> subprocess.Popen[bytes]:
         node = self.node
@@ -235,7 +234,6 @@ class ApiWorkers:
                 )
                 if self._stopping.wait(RESTART_DELAY_S):
                     return
-                self.restarts += 1
                 try:
                     self.procs[index] = self._spawn(index)
                     self._await_ready(index)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,7 +58,10 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
             app_toml.read_text(),
         )
     )
-    node = NodeProcess(home, timeout_commit="300ms")
+    # SULTAN_TEST_API_WORKERS=2 runs these clients against REST and gRPC served by API
+    # worker processes (`[api] workers`) instead of the node's own process.
+    workers = os.environ.get("SULTAN_TEST_API_WORKERS", "0")
+    node = NodeProcess(home, timeout_commit="300ms", extra_args=["--api.workers", workers])
     try:
         node.start()
         yield Chain(node, senders)
