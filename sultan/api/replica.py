@@ -349,7 +349,7 @@ async def serve(node: ReplicaNode, rest_port: int | None, grpc_port: int | None)
         host, _ = cfg.grpc.listen
         grpc_server = GrpcServer(node, reuse_port=True, before_call=node.replica.refresh)
         grpc_server.start(host, grpc_port)
-    metrics_path = node.workdir / f"metrics-{node.index}.json"
+    metrics_path = node.workdir / f"metrics-{node.index}.json"  # read by ApiWorkers
     tasks = [
         asyncio.create_task(watch_node()),
         asyncio.create_task(watch_loop_lag(api_metrics(node))),

@@ -100,6 +100,8 @@ class ApiWorkers:
         self._internal: web.AppRunner | None = None
         self._internal_port = 0
         self.status: SharedStatus | None = None
+        self._metrics_lock = threading.Lock()
+        self._retired: dict[tuple[str, str, tuple[tuple[str, str], ...]], float] = {}
 
     # -- start -------------------------------------------------------------------------------
 
@@ -232,6 +234,7 @@ class ApiWorkers:
                 log.error(
                     "API worker %d exited with code %s; starting it again", index, proc.returncode
                 )
+                self._retire(index)
                 if self._stopping.wait(RESTART_DELAY_S):
                     return
                 try:
@@ -240,13 +243,31 @@ class ApiWorkers:
                 except Exception as exc:
                     log.error("API worker %d: %s", index, exc)
 
-    def worker_samples(self) -> list[list[Any]]:
-        """Every worker's API series, as they last wrote them (`sultan.api.metrics`)."""
-        rows: list[list[Any]] = []
-        for index in range(self.count):
-            path = self.workdir / f"metrics-{index}.json"
+    def _metrics_path(self, index: int) -> Path:
+        return self.workdir / f"metrics-{index}.json"
+
+    def _retire(self, index: int) -> None:
+        """Keep the figures of a worker that exited: its successor counts from zero, and the
+        node's counters must not go backwards (requests of its last second are lost)."""
+        path = self._metrics_path(index)
+        with self._metrics_lock:
             with contextlib.suppress(OSError, ValueError):
-                rows.extend(json.loads(path.read_text()))
+                for family, name, labels, value in json.loads(path.read_text()):
+                    key = (family, name, tuple(sorted(labels.items())))
+                    self._retired[key] = self._retired.get(key, 0.0) + value
+            path.unlink(missing_ok=True)
+
+    def worker_samples(self) -> list[list[Any]]:
+        """Every worker's API series as they last wrote them, plus those of workers that
+        exited (`sultan.api.metrics` adds them to the node's own)."""
+        with self._metrics_lock:
+            rows: list[list[Any]] = [
+                [family, name, dict(labels), value]
+                for (family, name, labels), value in self._retired.items()
+            ]
+            for index in range(self.count):
+                with contextlib.suppress(OSError, ValueError):
+                    rows.extend(json.loads(self._metrics_path(index).read_text()))
         return rows
 
     # -- stop --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import pytest
 from ops_support import http_get, scrape, value, wait_for
 from sultan_bank.pb.cosmos.bank.v1beta1 import query_pb2 as bank_query
 
+from sultan.api.replica import METRICS_EVERY_S
 from sultan.ops import stress
 from sultan.pb.cosmos.tx.v1beta1 import service_pb2 as tx_service
 from sultan.testing import NodeProcess, init_home
@@ -214,6 +215,15 @@ def test_the_nodes_metrics_count_the_workers_requests(node: WorkersNode) -> None
 
 
 def test_a_worker_that_dies_is_replaced(node: WorkersNode) -> None:
+    def served() -> float:
+        families = scrape(node.process.metrics_url)
+        return value(families, "sultan_api_requests_total", endpoint="rest:/health", status="ok")
+
+    # A new connection each: the kernel spreads them, so the victim has served its share.
+    for _ in range(200):
+        assert http_get(node.process.rest_url + "/health")[0] == 200
+    time.sleep(1.5)  # each worker writes its figures every second
+    before = served()
     victim = node.worker_pids()[0]
     os.kill(victim, signal.SIGKILL)
     wait_for(
@@ -225,6 +235,13 @@ def test_a_worker_that_dies_is_replaced(node: WorkersNode) -> None:
     for _ in range(10):  # every request is answered, by whichever worker listens
         assert http_get(node.process.rest_url + "/health")[0] == 200
     assert node.grpc_balance(node.accounts[0].address) > 0
+    # The dead worker's requests still count: the node's counter never goes backwards,
+    # also once the new worker has written its own figures (it does every second).
+    watch_until = time.monotonic() + 3 * METRICS_EVERY_S
+    while time.monotonic() < watch_until:
+        assert served() >= before
+        time.sleep(0.1)
+    wait_for(lambda: served() >= before + 10, what="the new requests in /metrics")
 
 
 def test_workers_stop_with_the_node(tmp_path: Path) -> None:
