@@ -273,20 +273,26 @@ async def _start_workers(node: Any, servers: Servers) -> None:
     from sultan.api.workers import ApiWorkers, reserve_port
 
     cfg = node.config
-    rest_port = grpc_port = None
-    if cfg.app.api.enable:
-        host, port = cfg.app.api.listen
-        reservation = reserve_port("REST", host, port)
+
+    def reserve(server: str, section: Any) -> tuple[str, int] | None:
+        if not section.enable:
+            return None
+        host, port = section.listen
+        reservation = reserve_port(server, host, port)
         servers._sockets.append(reservation)
-        rest_port = reservation.getsockname()[1]
-        servers.rest_host, servers.rest_port = host, rest_port
-    if cfg.app.grpc.enable:
-        host, port = cfg.app.grpc.listen
-        reservation = reserve_port("gRPC", host, port)
-        servers._sockets.append(reservation)
-        grpc_port = reservation.getsockname()[1]
-        servers.grpc_host, servers.grpc_port = host, grpc_port
-    workers = ApiWorkers(node, cfg.app.api.workers, rest_port=rest_port, grpc_port=grpc_port)
+        return host, reservation.getsockname()[1]
+
+    rest, grpc = reserve("REST", cfg.app.api), reserve("gRPC", cfg.app.grpc)
+    if rest is not None:
+        servers.rest_host, servers.rest_port = rest
+    if grpc is not None:
+        servers.grpc_host, servers.grpc_port = grpc
+    workers = ApiWorkers(
+        node,
+        cfg.app.api.workers,
+        rest_port=rest and rest[1],
+        grpc_port=grpc and grpc[1],
+    )
     servers._workers = await workers.start()
 
 
