@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import signal
+import ssl
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from pathlib import Path
 import attrs
 import grpc
 import pytest
-from ops_support import http_get, scrape, value, wait_for
+from ops_support import edit_toml, http_get, make_certificate, scrape, value, wait_for
 from sultan_bank.pb.cosmos.bank.v1beta1 import query_pb2 as bank_query
 
 from sultan.api.replica import METRICS_EVERY_S
@@ -102,8 +103,10 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _start(root: Path) -> tuple[NodeProcess, list[stress.Account]]:
+def _start(root: Path, app_toml: dict | None = None) -> tuple[NodeProcess, list[stress.Account]]:
     home = init_home(root / "home", ["auth", "bank", "metrics"], chain_id=CHAIN_ID)
+    if app_toml:
+        edit_toml(home / "config" / "app.toml", app_toml)
     accounts = stress.generate_accounts(3, seed="api-workers")
     stress.fund_in_genesis(
         home / "config" / "genesis.json", [a.address for a in accounts], "1000000000usultan"
@@ -260,5 +263,29 @@ def test_workers_stop_with_the_node(tmp_path: Path) -> None:
         while any(_alive(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not any(_alive(p) for p in pids)
+    finally:
+        process.kill()
+
+
+def test_workers_serve_tls(tmp_path: Path) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    cert, key = make_certificate(certs)
+    pair = {"tls-cert-file": str(cert), "tls-key-file": str(key)}
+    process, accounts = _start(tmp_path, {"api": pair, "grpc": pair})
+    try:
+        context = ssl.create_default_context(cafile=str(cert))
+        status, _, body = http_get(
+            process.rest_url.replace("http:", "https:") + "/status", context=context
+        )
+        assert status == 200 and json.loads(body)["chain_id"] == CHAIN_ID
+        with pytest.raises(OSError):  # plain HTTP is refused
+            urllib.request.urlopen(process.rest_url + "/status", timeout=5).read()
+        credentials = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
+        with grpc.secure_channel(f"127.0.0.1:{process.grpc_port}", credentials) as channel:
+            call = channel.unary_unary("/cosmos.bank.v1beta1.Query/Balance")
+            request = bank_query.QueryBalanceRequest(address=accounts[0].address, denom="usultan")
+            raw = call(request.SerializeToString(), timeout=10)
+        assert bank_query.QueryBalanceResponse.FromString(raw).balance.amount == "1000000000"
     finally:
         process.kill()
