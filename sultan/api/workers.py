@@ -135,7 +135,7 @@ class ApiWorkers:
             thread = threading.Thread(target=target, name=f"sultan-api-workers-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
-        log.info("%d API worker processes serve REST and gRPC", self.count)
+        log.info("REST and gRPC served by API workers (%d)", self.count)
         return self
 
     async def _start_internal(self) -> None:

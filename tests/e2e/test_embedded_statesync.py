@@ -194,6 +194,8 @@ def test_follower_restores_through_dead_and_lying_servers_then_follows(
     snap, trust_height, block_hash = _trust(validator, tx_height)
     dead = f"http://127.0.0.1:{free_port()}"
     args = _statesync_args([dead, liar.url, validator.rpc_url], trust_height, block_hash)
+    # One API worker serves its REST and gRPC: they follow the follower's store too.
+    args += ["--api.workers", "1"]
     follower = NodeProcess(home, timeout_commit="200ms", extra_args=args)
     try:
         follower.start(timeout=WAIT)
@@ -218,9 +220,20 @@ def test_follower_restores_through_dead_and_lying_servers_then_follows(
         _send(validator, 2500)
         _wait(lambda: _balance(follower, BOB.address) == 3500, "the follower to see the transfer")
 
-        # Transactions go to validators: the follower refuses them, clearly.
+        # Transactions go to validators: the follower refuses them, clearly (also those
+        # its API worker receives).
         with pytest.raises(RuntimeError, match="send transactions to a validator"):
             follower.rpc("broadcast_tx_sync", tx=base64.b64encode(b"\x0a\x00").decode())
+        body = json.dumps({"tx_bytes": base64.b64encode(b"\x0a\x00").decode(), "mode": 2})
+        request = urllib.request.Request(
+            follower.rest_url + "/cosmos/tx/v1beta1/txs",
+            body.encode(),
+            {"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as res:
+            refused = json.loads(res.read())["tx_response"]
+        assert refused["code"] != 0 and "send transactions to a validator" in refused["raw_log"]
+        assert "REST and gRPC served by API workers (1)" in follower.log_text()
 
         # A restart continues from its own store (no second state sync).
         stopped_at = follower.height()

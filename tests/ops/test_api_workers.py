@@ -127,7 +127,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkersNode]:
 
 def test_the_node_runs_its_workers(node: WorkersNode) -> None:
     assert len(node.worker_pids()) == WORKERS
-    assert f"{WORKERS} API worker processes serve REST and gRPC" in node.process.log_text()
+    assert f"REST and gRPC served by API workers ({WORKERS})" in node.process.log_text()
     status, _, body = http_get(node.process.rest_url + "/health")
     assert status == 200
     health = json.loads(body)
