@@ -60,11 +60,12 @@ _BE64 = struct.Struct(">Q")
 # -- the status file ---------------------------------------------------------------------------
 
 STATUS_MAGIC = 0x5355_4C54_4150_4931  # "SULTAPI1"
-# magic, announced height, last commit ns, mempool txs and bytes, flags, halt height, the
-# node's start time (ns); then the engine's error text, NUL-padded.
-_HEAD = struct.Struct("<8Q")
+# Eight little-endian u64 fields (magic, announced height, last commit ns, mempool txs and
+# bytes, flags, halt height, the node's start time in ns), then the engine's error text,
+# NUL-padded.
+HEAD_BYTES = 8 * 8
 ERROR_BYTES = 1024
-STATUS_BYTES = _HEAD.size + ERROR_BYTES
+STATUS_BYTES = HEAD_BYTES + ERROR_BYTES
 RUNNING, HALTED, FAILED = 1, 2, 4
 (
     _MAGIC,
@@ -96,7 +97,7 @@ class SharedStatus:
             self._mm = mmap.mmap(fd, STATUS_BYTES)
         finally:
             os.close(fd)
-        self._view = memoryview(self._mm).cast("Q")[: _HEAD.size // 8]
+        self._view = memoryview(self._mm).cast("Q")[: HEAD_BYTES // 8]
         if create:
             self._view[_MAGIC] = STATUS_MAGIC
         elif self._view[_MAGIC] != STATUS_MAGIC:
@@ -110,12 +111,12 @@ class SharedStatus:
 
     @property
     def error(self) -> str:
-        raw = self._mm[_HEAD.size : STATUS_BYTES]
+        raw = self._mm[HEAD_BYTES:STATUS_BYTES]
         return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
 
     def set_error(self, text: str) -> None:
         raw = text.encode()[: ERROR_BYTES - 1]
-        self._mm[_HEAD.size : STATUS_BYTES] = raw.ljust(ERROR_BYTES, b"\0")
+        self._mm[HEAD_BYTES:STATUS_BYTES] = raw.ljust(ERROR_BYTES, b"\0")
 
     def close(self) -> None:
         self._view.release()

@@ -66,9 +66,9 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def listen_socket(server: str, host: str, port: int, reuse_port: bool = False) -> socket.socket:
-    """A listening TCP socket on host:port (SO_REUSEADDR, as Go's net.Listen sets it; with
-    `reuse_port`, SO_REUSEPORT too: API workers each listen on the same port)."""
+def _bound_socket(server: str, host: str, port: int, reuse_port: bool) -> socket.socket:
+    """A TCP socket bound to host:port (SO_REUSEADDR, as Go's net.Listen sets it; with
+    `reuse_port`, SO_REUSEPORT too); a failure is a ServerBindError naming the server."""
     try:
         sock = socket.socket(_family(host), socket.SOCK_STREAM)
     except OSError as exc:
@@ -78,14 +78,32 @@ def listen_socket(server: str, host: str, port: int, reuse_port: bool = False) -
         if reuse_port:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        sock.listen(LISTEN_BACKLOG)
-        sock.setblocking(False)
     except (OSError, OverflowError) as exc:
         sock.close()
         code = exc.errno if isinstance(exc, OSError) else None
         reason = _reason(exc) if isinstance(exc, OSError) else str(exc)
         raise ServerBindError(server, host, port, reason, code) from exc
     return sock
+
+
+def listen_socket(server: str, host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket on host:port (`reuse_port`: API workers each listen on the
+    same port)."""
+    sock = _bound_socket(server, host, port, reuse_port)
+    try:
+        sock.listen(LISTEN_BACKLOG)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        raise ServerBindError(server, host, port, _reason(exc), exc.errno) from exc
+    return sock
+
+
+def reserve_port(server: str, host: str, port: int) -> socket.socket:
+    """A socket bound to host:port with SO_REUSEPORT but not listening: it keeps the port
+    for API workers (which listen on it the same way) and takes no connections itself.
+    Only sockets of the same user can join the port (a Linux rule of SO_REUSEPORT)."""
+    return _bound_socket(server, host, port, reuse_port=True)
 
 
 def _probe(server: str, host: str, port: int) -> None:
@@ -270,7 +288,7 @@ async def start_servers(node: Any) -> Servers:
 
 async def _start_workers(node: Any, servers: Servers) -> None:
     """Reserve the REST and gRPC ports here; worker processes serve both (`api.workers`)."""
-    from sultan.api.workers import ApiWorkers, reserve_port
+    from sultan.api.workers import ApiWorkers
 
     cfg = node.config
 

@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -62,22 +61,6 @@ RESTART_DELAY_S = 1.0
 
 class WorkerStartError(RuntimeError):
     """An API worker process did not become ready."""
-
-
-def reserve_port(server: str, host: str, port: int) -> socket.socket:
-    """A socket bound to host:port with SO_REUSEPORT but not listening: it keeps the port
-    for the workers (which bind it the same way) and takes no connections itself. Only
-    sockets of the same user can join the port (a Linux rule of SO_REUSEPORT)."""
-    from sultan.api.servers import ServerBindError, _family, _reason
-
-    sock = socket.socket(_family(host), socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ServerBindError(server, host, port, _reason(exc), exc.errno) from exc
-    return sock
 
 
 class ApiWorkers:
@@ -118,7 +101,6 @@ class ApiWorkers:
         node.app.before_commit_write(lambda height: status.set(_ANNOUNCED, height))
         # (status stays mapped until the process exits: blocks committed while the node
         # shuts down still announce into it.)
-        node.engine.on_commit(lambda _committed: self._publish())
         await self._start_internal()
         try:
             for index in range(self.count):

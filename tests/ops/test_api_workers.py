@@ -42,10 +42,15 @@ class WorkersNode:
     accounts: list[stress.Account]
     sequence: int = 0
 
-    def signed_send(self, amount: int) -> bytes:
-        sender, recipient = self.accounts[0], self.accounts[1]
+    def signed_send(self, amount: int, recipient: str | None = None) -> bytes:
+        """Account 0 sends `amount` to `recipient` (default: account 1)."""
+        sender = self.accounts[0]
         tx = Wallet(sender.private_key).sign_tx(
-            [stress.msg_send(sender.address, recipient.address, "usultan", amount)],
+            [
+                stress.msg_send(
+                    sender.address, recipient or self.accounts[1].address, "usultan", amount
+                )
+            ],
             sequence=self.sequence,
             account_number=self.account_number(sender.address),
             chain_id=CHAIN_ID,
@@ -67,14 +72,7 @@ class WorkersNode:
 
     def grpc_balance(self, address: str) -> int:
         with grpc.insecure_channel(f"127.0.0.1:{self.process.grpc_port}") as channel:
-            call = channel.unary_unary("/cosmos.bank.v1beta1.Query/Balance")
-            raw = call(
-                bank_query.QueryBalanceRequest(
-                    address=address, denom="usultan"
-                ).SerializeToString(),
-                timeout=10,
-            )
-        return int(bank_query.QueryBalanceResponse.FromString(raw).balance.amount)
+            return _grpc_balance(channel, address)
 
     def worker_pids(self) -> list[int]:
         assert self.process.proc is not None
@@ -86,6 +84,23 @@ class WorkersNode:
             except OSError:  # the thread ended meanwhile
                 continue
         return sorted(int(c) for c in children if _is_worker(int(c)))
+
+
+def _grpc_balance(channel: grpc.Channel, address: str) -> int:
+    call = channel.unary_unary("/cosmos.bank.v1beta1.Query/Balance")
+    request = bank_query.QueryBalanceRequest(address=address, denom="usultan")
+    raw = call(request.SerializeToString(), timeout=10)
+    return int(bank_query.QueryBalanceResponse.FromString(raw).balance.amount)
+
+
+def _rest_broadcast(rest_url: str, tx: bytes) -> dict:
+    """POST /cosmos/tx/v1beta1/txs in sync mode; the tx_response."""
+    body = json.dumps({"tx_bytes": base64.b64encode(tx).decode(), "mode": "BROADCAST_MODE_SYNC"})
+    request = urllib.request.Request(
+        rest_url + "/cosmos/tx/v1beta1/txs", body.encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as res:
+        return json.loads(res.read())["tx_response"]
 
 
 def _is_worker(pid: int) -> bool:
@@ -153,26 +168,10 @@ def test_a_read_after_a_commit_shows_it(node: WorkersNode) -> None:
 def test_transactions_sent_to_a_worker_reach_the_node(node: WorkersNode) -> None:
     recipient = node.accounts[2].address
     before = node.rest_balance(recipient)
-    sender, _ = node.accounts[0], None
-    tx = Wallet(sender.private_key).sign_tx(
-        [stress.msg_send(sender.address, recipient, "usultan", 1000)],
-        sequence=node.sequence,
-        account_number=node.account_number(sender.address),
-        chain_id=CHAIN_ID,
-    )
-    body = json.dumps(
-        {"tx_bytes": base64.b64encode(tx).decode(), "mode": "BROADCAST_MODE_SYNC"}
-    ).encode()
-    request = urllib.request.Request(
-        node.process.rest_url + "/cosmos/tx/v1beta1/txs",
-        body,
-        {"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as res:
-        reply = json.loads(res.read())["tx_response"]
+    tx = node.signed_send(1000, recipient)
+    reply = _rest_broadcast(node.process.rest_url, tx)
     assert reply["code"] == 0, reply
     assert int(reply["gas_wanted"]) > 0  # the node's full CheckTx result came back
-    node.sequence += 1
     wait_for(lambda: node.rest_balance(recipient) == before + 1000, what="the transfer")
 
     # The same bytes again, over gRPC: the node's mempool cache refuses them, cleanly.
@@ -188,14 +187,7 @@ def test_transactions_sent_to_a_worker_reach_the_node(node: WorkersNode) -> None
     assert again.code != 0 and again.raw_log
 
     # Bytes that are no transaction: an error answer, and the node keeps serving.
-    garbage = json.dumps({"tx_bytes": base64.b64encode(b"\x01\x02").decode(), "mode": 2})
-    request = urllib.request.Request(
-        node.process.rest_url + "/cosmos/tx/v1beta1/txs",
-        garbage.encode(),
-        {"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as res:
-        assert json.loads(res.read())["tx_response"]["code"] != 0
+    assert _rest_broadcast(node.process.rest_url, b"\x01\x02")["code"] != 0
     assert http_get(node.process.rest_url + "/health")[0] == 200
 
 
@@ -283,9 +275,6 @@ def test_workers_serve_tls(tmp_path: Path) -> None:
             urllib.request.urlopen(process.rest_url + "/status", timeout=5).read()
         credentials = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
         with grpc.secure_channel(f"127.0.0.1:{process.grpc_port}", credentials) as channel:
-            call = channel.unary_unary("/cosmos.bank.v1beta1.Query/Balance")
-            request = bank_query.QueryBalanceRequest(address=accounts[0].address, denom="usultan")
-            raw = call(request.SerializeToString(), timeout=10)
-        assert bank_query.QueryBalanceResponse.FromString(raw).balance.amount == "1000000000"
+            assert _grpc_balance(channel, accounts[0].address) == 1_000_000_000
     finally:
         process.kill()

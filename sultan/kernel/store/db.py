@@ -85,13 +85,18 @@ class Database:
             raise DatabaseLockedError(
                 f"{path} is in use by another sultan process (stop it first, or use another --home)"
             ) from None
-        cache = Cache(BLOCK_CACHE_BYTES)
-        cf_opts = {name: _cf_options(name, cache) for name in COLUMN_FAMILIES}
-        self._db = Rdict(path, options=_options(), column_families=cf_opts)
-        self._cfs = {name: self._db.get_column_family(name) for name in COLUMN_FAMILIES}
-        self._handles: dict[str, Any] = {}
+        self._open_rdict(_options(), BLOCK_CACHE_BYTES)
         self._sync = WriteOptions()
         self._sync.sync = True
+
+    def _open_rdict(self, options: Options, cache_bytes: int, access: Any = None) -> None:
+        cache = Cache(cache_bytes)
+        cf_opts = {name: _cf_options(name, cache) for name in COLUMN_FAMILIES}
+        extra = {} if access is None else {"access_type": access}
+        self._db = Rdict(self.path, options=options, column_families=cf_opts, **extra)
+        self._cfs = {name: self._db.get_column_family(name) for name in COLUMN_FAMILIES}
+        self._handles: dict[str, Any] = {}
+        self._closed = False
 
     def cf(self, name: str) -> Rdict:
         return self._cfs[name]
@@ -162,14 +167,16 @@ class Database:
             self._db.write(batch)
 
     def close(self) -> None:
-        if self._lock_file is None:
+        if self._closed:
             return
+        self._closed = True
         self._cfs.clear()
         self._handles.clear()
         self._db.close()
-        fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-        self._lock_file.close()
-        self._lock_file = None
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
 
     def __enter__(self) -> Database:
         return self
@@ -197,17 +204,7 @@ class SecondaryDatabase(Database):
         # Catching up opens the owner's new table files; with the default 16 opener threads
         # each catch-up started (and joined) a thread pool: ~6 ms instead of ~30 µs.
         opts.set_max_file_opening_threads(1)
-        cache = Cache(BLOCK_CACHE_BYTES // 4)
-        cf_opts = {name: _cf_options(name, cache) for name in COLUMN_FAMILIES}
-        self._db = Rdict(
-            path,
-            options=opts,
-            column_families=cf_opts,
-            access_type=AccessType.secondary(secondary_dir),
-        )
-        self._cfs = {name: self._db.get_column_family(name) for name in COLUMN_FAMILIES}
-        self._handles = {}
-        self._open = True
+        self._open_rdict(opts, BLOCK_CACHE_BYTES // 4, AccessType.secondary(secondary_dir))
 
     def catch_up(self) -> None:
         """See everything the owning process has written so far."""
@@ -215,10 +212,3 @@ class SecondaryDatabase(Database):
 
     def write(self, ops: Iterable[WriteOp], sync: bool = True) -> None:
         raise ReadOnlyDatabaseError(f"{self.path} is open read-only in this process")
-
-    def close(self) -> None:
-        if not self._open:
-            return
-        self._open = False
-        self._cfs.clear()
-        self._db.close()
